@@ -1,0 +1,1 @@
+"""plate-ocr: train and ship an OCR model for Algerian licence plates."""
