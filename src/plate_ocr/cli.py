@@ -1,0 +1,45 @@
+"""The ``plate-ocr`` console script: one verb per job a plate-OCR user does by hand.
+
+Each verb lives in the module that owns its idea; a module exposes ``add_arguments(parser)``
+and ``run(args) -> int``. Only the chosen verb's module is imported, so ``plate-ocr inspect``
+does not pay for importing the training stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from plate_ocr.errors import UserError
+
+VERBS = {
+    "synth": ("plate_ocr.synth.writer", "render synthetic plates to disk, or a preview sheet"),
+    "inspect": ("plate_ocr.data.inspect", "check a folder of real crops and summarise it"),
+    "preview": ("plate_ocr.data.preview", "write a grid of augmented samples per source"),
+    "predict": ("plate_ocr.predict", "read plates from image files with a checkpoint or ONNX"),
+    "export": ("plate_ocr.export", "export a checkpoint to ONNX and check it"),
+    "sweep-report": ("plate_ocr.sweep_report", "summarise a Hydra multirun, best first"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="plate-ocr", description=__doc__.splitlines()[0])
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for name, (module_name, help_text) in VERBS.items():
+        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        if argv and argv[0] == name:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as error:
+        print(f"plate-ocr {args.verb}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
