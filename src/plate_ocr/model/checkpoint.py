@@ -1,0 +1,35 @@
+"""Loading trained networks from checkpoints without unpickling arbitrary objects.
+
+Checkpoints are files people pass around; ``torch.load(weights_only=True)`` refuses any
+payload beyond tensors and plain containers, so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from plate_ocr.errors import UserError
+from plate_ocr.model.crnn import CRNN
+
+
+def load_network(path: str | Path) -> CRNN:
+    """The CRNN saved in a Lightning checkpoint, in eval mode on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found; pass the path of a .ckpt file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises UnpicklingError and others for unsafe payloads
+        reason = str(error).strip().splitlines()[0]
+        raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
+    if "net_config" not in checkpoint:
+        raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
+    net = CRNN(**checkpoint["net_config"])
+    prefix = "net."
+    state = {
+        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
+    }
+    net.load_state_dict(state)
+    return net.eval()

@@ -1,0 +1,88 @@
+"""The CRNN: a conv stack reads the plate, a BiLSTM reads the columns left to right.
+
+A plain ``nn.Module`` with no Lightning in it, so it exports to ONNX and runs anywhere.
+It keeps its constructor arguments in ``config`` so a checkpoint can rebuild it without
+pickled objects, and it knows its input geometry (``image_size``, ``in_channels``) because
+training, export and inference must all feed it the same way.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from plate_ocr.plates import ALPHABET
+
+NUM_CLASSES = len(ALPHABET) + 1  # + the CTC blank, index 0
+
+
+def _conv_stage(c_in: int, c_out: int, convs: int, pool: tuple[int, int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(convs):
+        layers += [
+            nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+        ]
+    layers.append(nn.MaxPool2d(pool, pool))
+    return nn.Sequential(*layers)
+
+
+# The first two stages halve both axes; the last two keep the width, so T = W / 4 columns:
+# enough room for CTC to put a blank between the 11 digits of a long plate (T >= 21).
+_POOLS = ((2, 2), (2, 2), (2, 1), (2, 1))
+
+
+class CRNN(nn.Module):
+    def __init__(
+        self,
+        image_size: tuple[int, int] = (64, 200),
+        in_channels: int = 1,
+        channels: tuple[int, int, int, int] = (32, 64, 96, 128),
+        convs_per_stage: tuple[int, int, int, int] = (1, 1, 1, 1),
+        hidden: int = 128,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        height, width = (int(v) for v in image_size)
+        if height % 16 or width % 4:
+            raise ValueError(f"image_size {height}x{width}: height must divide by 16, width by 4")
+        self.config = {
+            "image_size": [height, width],
+            "in_channels": int(in_channels),
+            "channels": [int(c) for c in channels],
+            "convs_per_stage": [int(n) for n in convs_per_stage],
+            "hidden": int(hidden),
+            "dropout": float(dropout),
+        }
+        stages, c_in = [], in_channels
+        for c_out, convs, pool in zip(channels, convs_per_stage, _POOLS, strict=True):
+            stages.append(_conv_stage(c_in, c_out, convs, pool))
+            c_in = c_out
+        self.features = nn.Sequential(*stages)
+        feature_height = height // 16
+        self.project = nn.Sequential(
+            nn.Linear(c_in * feature_height, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)
+        )
+        self.rnn = nn.LSTM(
+            hidden, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=dropout
+        )
+        self.classifier = nn.Linear(2 * hidden, NUM_CLASSES)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return tuple(self.config["image_size"])
+
+    @property
+    def in_channels(self) -> int:
+        return self.config["in_channels"]
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) floats in [0, 1] -> (B, T, classes) logits, T = W / 4."""
+        x = self.features((images - 0.5) / 0.5)  # (B, C', H/16, W/4)
+        x = x.permute(0, 3, 1, 2).flatten(2)  # (B, T, C' * H/16)
+        x, _ = self.rnn(self.project(x))  # (B, T, 2 * hidden)
+        return self.classifier(x)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,129 @@
+"""PlateRecognizer: the training system around a CRNN (loss, decoding, metrics, logging).
+
+Batches are dicts: ``images`` (B, C, H, W) floats in [0, 1], ``labels`` (digit strings) and
+``sources`` ("real" / "synthetic" per sample), so every metric is kept per source.
+``val/seq_acc`` is the headline number that checkpointing and early stopping watch: the real
+source's sequence accuracy when a real source is validated, else the synthetic one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import TensorBoardLogger
+from torch import nn
+
+from plate_ocr.gallery import annotated_grid
+from plate_ocr.model.codec import BLANK, decode, encode
+from plate_ocr.model.crnn import CRNN
+from plate_ocr.model.metrics import PlateMetrics
+
+HEADLINE_SOURCES = ("real", "synthetic")  # first one present is the headline
+
+
+class PlateRecognizer(pl.LightningModule):
+    def __init__(
+        self,
+        net: CRNN,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., dict] | None = None,
+        constrained_decoding: bool = False,
+        gallery_size: int = 16,
+    ):
+        super().__init__()
+        # Only plain values go into the checkpoint, so it loads with weights_only=True.
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
+        self.metrics: dict[tuple[str, str], PlateMetrics] = {}
+        self.gallery: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, T, classes) log-probabilities."""
+        return self.net(images).log_softmax(-1)
+
+    def ctc_loss(self, log_probs: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        targets, target_lengths = encode(labels)
+        batch, steps = log_probs.shape[:2]
+        input_lengths = torch.full((batch,), steps, dtype=torch.long)
+        # cuDNN's CTC wants float32 inputs; autocast may hand us half precision.
+        return self.ctc(log_probs.float().transpose(0, 1), targets, input_lengths, target_lengths)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.ctc_loss(self(batch["images"]), batch["labels"])
+        size = len(batch["labels"])
+        real = sum(source == "real" for source in batch["sources"]) / size
+        self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self.log("train/real_fraction", real, on_step=False, on_epoch=True, batch_size=size)
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluate("val", batch, batch_idx)
+
+    def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluate("test", batch, batch_idx)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+        self._log_gallery()
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    def _evaluate(self, stage: str, batch: dict, batch_idx: int) -> None:
+        source = batch["sources"][0]
+        log_probs = self(batch["images"])
+        size = len(batch["labels"])
+        loss = self.ctc_loss(log_probs, batch["labels"])
+        self.log(f"{stage}/{source}/loss", loss, batch_size=size, add_dataloader_idx=False)
+        readings = [r.text for r in decode(log_probs, self.hparams.constrained_decoding)]
+        key = (stage, source)
+        if key not in self.metrics:
+            self.metrics[key] = PlateMetrics().to(self.device)
+        self.metrics[key].update(readings, batch["labels"])
+        if stage == "val" and batch_idx == 0 and self.hparams.gallery_size:
+            n = self.hparams.gallery_size
+            images = (batch["images"][:n] * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+            self.gallery[source] = (images, batch["labels"][:n], readings[:n])
+
+    def _log_epoch(self, stage: str) -> None:
+        headline = None
+        for (metric_stage, source), metric in sorted(self.metrics.items()):
+            if metric_stage != stage:
+                continue
+            values = metric.compute()
+            for name, value in values.items():
+                self.log(f"{stage}/{source}/{name}", value, add_dataloader_idx=False)
+            if headline is None or HEADLINE_SOURCES.index(source) < headline[0]:
+                headline = (HEADLINE_SOURCES.index(source), values["seq_acc"])
+            metric.reset()
+        if headline is not None:
+            self.log(f"{stage}/seq_acc", headline[1], prog_bar=True, add_dataloader_idx=False)
+
+    def _log_gallery(self) -> None:
+        if not isinstance(self.logger, TensorBoardLogger) or self.trainer.sanity_checking:
+            return
+        for source, (images, truths, readings) in self.gallery.items():
+            grid = annotated_grid(images, truths, readings)
+            self.logger.experiment.add_image(
+                f"predictions/{source}", grid, self.global_step, dataformats="HWC"
+            )
+        self.gallery.clear()
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": self.scheduler_factory(optimizer, total_steps),
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["net_config"] = self.net.config
