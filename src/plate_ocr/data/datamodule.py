@@ -1,0 +1,230 @@
+"""PlateDataModule: synthetic and real plates, mixed at ``real_ratio`` for training.
+
+Training draws each epoch from both sources (see ``mixing``), each through its own
+augmentation; validation and test keep one loader per source, resize only, so every metric
+is reported per source: real accuracy is the number that matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from plate_ocr.data.augment import build_augmentation
+from plate_ocr.data.folder import PlateFolder, find_splits
+from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
+from plate_ocr.errors import UserError
+from plate_ocr.synth import SyntheticPlates
+
+log = logging.getLogger(__name__)
+
+Item = tuple[np.ndarray, str, str]  # image (H, W, C) uint8, label, source
+# Synthetic validation and test plates come from their own seeds, apart from training's.
+_VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
+_ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
+
+
+def _finish(image: np.ndarray, pipeline: A.Compose, channels: int) -> np.ndarray:
+    image = pipeline(image=image)["image"]
+    if channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
+    return image
+
+
+class MixedPlates(Dataset):
+    """Training samples addressed by ``SampleKey``; augmentation seeded per key."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Dataset],
+        pipelines: Mapping[str, A.Compose],
+        channels: int,
+        seed: int,
+    ):
+        self.sources, self.pipelines = dict(sources), dict(pipelines)
+        self.channels, self.seed = channels, seed
+
+    def __len__(self) -> int:
+        return sum(len(source) for source in self.sources.values())
+
+    def __getitem__(self, key: SampleKey) -> Item:
+        image, label = self.sources[key.source][key.index]
+        pipeline = self.pipelines[key.source]
+        rng = np.random.default_rng([self.seed, key.epoch, key.position])
+        pipeline.set_random_state(rng, random.Random(int(rng.integers(2**63))))
+        return _finish(image, pipeline, self.channels), label, key.source
+
+
+class SourcePlates(Dataset):
+    """One source's validation or test samples, resized only."""
+
+    def __init__(self, source: str, dataset: Dataset, pipeline: A.Compose, channels: int):
+        self.source, self.dataset, self.pipeline, self.channels = (
+            source,
+            dataset,
+            pipeline,
+            channels,
+        )
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Item:
+        image, label = self.dataset[index]
+        return _finish(image, self.pipeline, self.channels), label, self.source
+
+
+def collate_plates(items: list[Item]) -> dict:
+    images = torch.from_numpy(np.stack([item[0] for item in items]))  # (B, H, W, C) uint8
+    return {
+        "images": images.permute(0, 3, 1, 2).float().div_(255.0),  # (B, C, H, W) in [0, 1]
+        "labels": [item[1] for item in items],
+        "sources": [item[2] for item in items],
+    }
+
+
+class _Rendered(Dataset):
+    """A fixed synthetic set rendered once, so each validation costs no rendering."""
+
+    def __init__(self, plates: SyntheticPlates):
+        self.items = [plates[i] for i in range(len(plates))]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
+        return self.items[index]
+
+
+class PlateDataModule(pl.LightningDataModule):
+    def __init__(
+        self,
+        real_dir: str | None = None,
+        synthetic_dir: str | None = None,
+        real_ratio: float | None = None,
+        real_ratio_schedule: Sequence[Sequence[float]] | None = None,
+        epoch_size: int = 40_000,
+        image_size: Sequence[int] = (64, 200),
+        channels: int = 1,
+        augmentation: Mapping[str, str] | None = None,
+        batch_size: int = 64,
+        num_workers: int = 2,
+        pin_memory: bool = True,
+        persistent_workers: bool = True,
+        synthetic_val_size: int = 2000,
+        synthetic_test_size: int = 2000,
+        real_val_split: str = "validation",
+        real_test_split: str = "test",
+        skip_bad: bool = False,
+        seed: int = 0,
+    ):
+        """``real_ratio=None`` means the default: 0.2 with a real folder, 0 without one."""
+        super().__init__()
+        if channels not in (1, 3):
+            raise UserError(f"data.channels={channels}: use 1 (grayscale) or 3 (RGB)")
+        if real_ratio is None:
+            real_ratio = 0.2 if real_dir else 0.0
+        self.schedule = RatioSchedule(real_ratio, real_ratio_schedule)
+        if self.schedule.uses_real and not real_dir:
+            raise UserError(
+                f"data.real_ratio={real_ratio} asks for real crops but no real folder is set: "
+                "pass data.real_dir=PATH (a folder of labelled crops) or data.real_ratio=0"
+            )
+        self.real_dir, self.synthetic_dir = real_dir, synthetic_dir
+        self.epoch_size = int(epoch_size)
+        self.image_size = (int(image_size[0]), int(image_size[1]))
+        self.channels = channels
+        self.augmentation = {"synthetic": "medium", "real": "heavy"} | dict(augmentation or {})
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.pin_memory = pin_memory and torch.cuda.is_available()
+        self.persistent_workers = persistent_workers and num_workers > 0
+        self.synthetic_sizes = {"validation": synthetic_val_size, "test": synthetic_test_size}
+        self.real_val_split, self.real_test_split = real_val_split, real_test_split
+        self.skip_bad, self.seed = skip_bad, seed
+        self.train_sources: dict[str, Dataset] = {}
+        self.eval_sources: dict[str, dict[str, Dataset]] = {"validation": {}, "test": {}}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_sources:
+            return  # sources are read once, whatever the stage
+        self._setup_synthetic()
+        if self.real_dir:
+            self._setup_real()
+        for name, source in self.train_sources.items():
+            log.info("training source %s: %d samples", name, len(source))
+
+    def _setup_synthetic(self) -> None:
+        if self.synthetic_dir:
+            splits = find_splits(self.synthetic_dir, seed=self.seed, skip_bad=self.skip_bad)
+            self.train_sources["synthetic"] = PlateFolder(splits["train"])
+            for split in ("validation", "test"):
+                self.eval_sources[split]["synthetic"] = PlateFolder(splits[split])
+            return
+        self.train_sources["synthetic"] = SyntheticPlates(_ENDLESS, self.seed, self.image_size)
+        offsets = {"validation": _VALIDATION_SEED_OFFSET, "test": _TEST_SEED_OFFSET}
+        for split, offset in offsets.items():
+            plates = SyntheticPlates(
+                self.synthetic_sizes[split], self.seed + offset, self.image_size
+            )
+            self.eval_sources[split]["synthetic"] = _Rendered(plates)
+
+    def _setup_real(self) -> None:
+        if not Path(self.real_dir).is_dir():
+            raise UserError(f"data.real_dir={self.real_dir}: no such folder; fix the path")
+        splits = find_splits(self.real_dir, seed=self.seed, skip_bad=self.skip_bad)
+        if self.schedule.uses_real and not splits["train"]:
+            raise UserError(f"data.real_dir={self.real_dir}: no training crops found")
+        self.train_sources["real"] = PlateFolder(splits["train"])
+        for split, key in (("validation", "real_val_split"), ("test", "real_test_split")):
+            name = getattr(self, key)
+            if name not in splits:
+                raise UserError(f"data.{key}={name}: use one of {', '.join(splits)}")
+            if splits[name]:
+                self.eval_sources[split]["real"] = PlateFolder(splits[name])
+            else:
+                log.warning("%s has no %s crops: no real %s metrics", self.real_dir, name, split)
+
+    def sampler(self) -> MixedEpochSampler:
+        real_size = len(self.train_sources.get("real", ()))
+        return MixedEpochSampler(self.epoch_size, self.schedule, real_size, self.seed)
+
+    def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers,
+            collate_fn=collate_plates,
+            **kwargs,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        pipelines = {
+            source: build_augmentation(self.augmentation[source], self.image_size)
+            for source in self.train_sources
+        }
+        mixed = MixedPlates(self.train_sources, pipelines, self.channels, self.seed)
+        return self._loader(mixed, sampler=self.sampler())
+
+    def _eval_loaders(self, split: str) -> list[DataLoader]:
+        resize = build_augmentation("none", self.image_size)
+        return [
+            self._loader(SourcePlates(source, dataset, resize, self.channels))
+            for source, dataset in sorted(self.eval_sources[split].items())
+        ]
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return self._eval_loaders("validation")
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return self._eval_loaders("test")

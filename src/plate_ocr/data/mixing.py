@@ -1,0 +1,107 @@
+"""How each training epoch is composed: how many real crops, how many synthetic plates.
+
+The sampler, not the dataset, decides an epoch's composition: it runs in the main process,
+so Lightning's ``set_epoch`` reaches it even with persistent workers and after a resume,
+and the ratio schedule is followed exactly. Each key it yields also carries the epoch and
+position, from which the dataset seeds that sample's augmentation: every sample's stream is
+fixed by (seed, epoch, position) whatever worker draws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+from torch.utils.data import Sampler
+
+from plate_ocr.errors import UserError
+
+
+class SampleKey(NamedTuple):
+    source: str  # "real" or "synthetic"
+    index: int  # index into that source
+    epoch: int
+    position: int  # place in the epoch
+
+
+def _check_ratio(ratio: float, key: str) -> float:
+    if not 0.0 <= float(ratio) <= 1.0:
+        raise UserError(f"{key}={ratio} is not a fraction: set it between 0 and 1")
+    return float(ratio)
+
+
+class RatioSchedule:
+    """``real_ratio`` by epoch: a constant, or steps ``[[epoch, ratio], ...]``.
+
+    The curriculum 95/5 -> 80/20 -> 50/50 is ``[[0, 0.05], [10, 0.2], [50, 0.5]]``: each step
+    holds from its epoch until the next. Epochs before the first step use ``ratio``.
+    """
+
+    def __init__(self, ratio: float, steps: Sequence[Sequence[float]] | None = None):
+        self.ratio = _check_ratio(ratio, "data.real_ratio")
+        parsed = []
+        for step in steps or ():
+            if len(step) != 2 or int(step[0]) < 0:
+                raise UserError(
+                    f"data.real_ratio_schedule entry {list(step)} is not [epoch, ratio]: "
+                    "write e.g. [[0, 0.05], [10, 0.2], [50, 0.5]]"
+                )
+            parsed.append((int(step[0]), _check_ratio(step[1], "data.real_ratio_schedule")))
+        self.steps = sorted(parsed)
+
+    def at(self, epoch: int) -> float:
+        ratio = self.ratio
+        for start, step_ratio in self.steps:
+            if epoch >= start:
+                ratio = step_ratio
+        return ratio
+
+    @property
+    def uses_real(self) -> bool:
+        return self.ratio > 0 or any(r > 0 for _, r in self.steps)
+
+
+class MixedEpochSampler(Sampler[SampleKey]):
+    """Yields one epoch of ``epoch_size`` keys, ``round(ratio * epoch_size)`` of them real.
+
+    Real crops are drawn without replacement until the set is used up, then again (so a
+    small real set repeats evenly); synthetic plates are fresh every epoch.
+    """
+
+    def __init__(self, epoch_size: int, schedule: RatioSchedule, real_size: int, seed: int = 0):
+        if epoch_size < 1:
+            raise UserError(f"data.epoch_size={epoch_size}: an epoch needs at least one sample")
+        self.epoch_size = epoch_size
+        self.schedule = schedule
+        self.real_size = real_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.epoch_size
+
+    def real_count(self, epoch: int) -> int:
+        return round(self.schedule.at(epoch) * self.epoch_size) if self.real_size else 0
+
+    def __iter__(self) -> Iterator[SampleKey]:
+        epoch, size = self.epoch, self.epoch_size
+        rng = np.random.default_rng([self.seed, epoch])
+        n_real = self.real_count(epoch)
+        is_real = np.zeros(size, dtype=bool)
+        is_real[:n_real] = True
+        rng.shuffle(is_real)
+        rounds = -(-n_real // self.real_size) if n_real else 0
+        real_order = np.concatenate(
+            [rng.permutation(self.real_size) for _ in range(rounds)] or [np.zeros(0, np.int64)]
+        )
+        real_next = 0
+        for position in range(size):
+            if is_real[position]:
+                yield SampleKey("real", int(real_order[real_next]), epoch, position)
+                real_next += 1
+            else:
+                yield SampleKey("synthetic", epoch * size + position, epoch, position)
