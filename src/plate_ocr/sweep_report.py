@@ -1,0 +1,116 @@
+"""Summarise a Hydra multirun: swept values against final metrics, best run first.
+
+Runs at the end of every ``python train.py -m ...`` (a Hydra callback) and on demand as
+``plate-ocr sweep-report outputs/multirun/<run>``; both write ``sweep_report.md`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from plate_ocr.errors import UserError
+from plate_ocr.training import METRICS_FILE
+
+REPORT_FILE = "sweep_report.md"
+COLUMNS = (
+    "val/real/seq_acc",
+    "val/synthetic/seq_acc",
+    "test/real/seq_acc",
+    "test/synthetic/seq_acc",
+    "val/real/cer",
+)
+
+
+def _overrides(run: Path) -> dict[str, str]:
+    path = run / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    lines = [line.strip()[2:] for line in path.read_text().splitlines() if line.startswith("- ")]
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[Path]]:
+    """(finished runs: overrides, metrics, optimized metric; runs that left no metrics)."""
+    finished, unfinished = [], []
+    for run in sorted((p for p in sweep_dir.iterdir() if p.is_dir()), key=lambda p: p.name):
+        if not (run / ".hydra").is_dir():
+            continue
+        if not (run / METRICS_FILE).is_file():
+            unfinished.append(run)
+            continue
+        record = json.loads((run / METRICS_FILE).read_text())
+        target = record["config"].get("optimized_metric", "val/seq_acc")
+        finished.append(
+            {
+                "run": run.name,
+                "overrides": _overrides(run),
+                "metrics": record["metrics"],
+                "score": record["metrics"].get(target, math.nan),
+                "target": target,
+            }
+        )
+    return finished, unfinished
+
+
+def render(sweep_dir: Path) -> str:
+    finished, unfinished = collect(sweep_dir)
+    if not finished and not unfinished:
+        raise UserError(
+            f"{sweep_dir}: no Hydra runs here; pass an outputs/multirun/<date>/<time> folder"
+        )
+    finished.sort(key=lambda r: -r["score"] if not math.isnan(r["score"]) else math.inf)
+    keys = sorted({k for r in finished for k in r["overrides"]})
+    metrics = [c for c in COLUMNS if any(c in r["metrics"] for r in finished)]
+    target = finished[0]["target"] if finished else "val/seq_acc"
+    header = ["run", *keys, target, *[m for m in metrics if m != target]]
+    lines = [
+        f"# Sweep {sweep_dir}",
+        "",
+        f"Best first, by `{target}`.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for r in finished:
+        values = [r["overrides"].get(k, "") for k in keys]
+        values += [f"{r['metrics'].get(m, math.nan):.4f}" for m in header[1 + len(keys) :]]
+        lines.append("| " + " | ".join([r["run"], *values]) + " |")
+    for run in unfinished:
+        lines.append(f"\nRun {run.name} left no {METRICS_FILE}: it failed or is still running.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(sweep_dir: Path) -> str:
+    text = render(sweep_dir)
+    temporary = sweep_dir / f".{REPORT_FILE}.tmp"
+    temporary.write_text(text)
+    os.replace(temporary, sweep_dir / REPORT_FILE)
+    return text
+
+
+class SweepSummary(Callback):
+    """Prints the sweep table when a multirun ends."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if sweep_dir.is_dir():
+            print("\n" + write_report(sweep_dir) + f"(also in {sweep_dir / REPORT_FILE})")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sweep_dir", type=Path, help="an outputs/multirun/<date>/<time> folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.sweep_dir.is_dir():
+        raise UserError(f"{args.sweep_dir}: no such folder; pass a Hydra multirun folder")
+    print(write_report(args.sweep_dir), end="")
+    return 0

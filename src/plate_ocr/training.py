@@ -1,0 +1,81 @@
+"""One training run from a composed config: build, fit, test, summarise.
+
+``train.py`` is only the Hydra entry; this is the run itself, so tests and other tools can
+call it with a config they composed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import TensorBoardLogger
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"  # what sweep-report reads from each run
+
+
+def _instantiate_all(section: DictConfig | None) -> list:
+    return [hydra.utils.instantiate(item) for item in (section or {}).values()]
+
+
+def summary_table(metrics: dict[str, float]) -> str:
+    """Per stage and source: plates read exactly, characters, CER, as a markdown table."""
+    rows = []
+    for stage in ("val", "test"):
+        for source in ("real", "synthetic"):
+            values = [metrics.get(f"{stage}/{source}/{k}") for k in ("seq_acc", "char_acc", "cer")]
+            if values[0] is not None:
+                rows.append(
+                    f"| {stage} | {source} | " + " | ".join(f"{v:.4f}" for v in values) + " |"
+                )
+    header = "| split | source | seq_acc | char_acc | cer |\n|---|---|---|---|---|"
+    return "\n".join([header, *rows])
+
+
+def _scalars(metrics: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+
+
+def train(cfg: DictConfig) -> float:
+    """Fit, test the best checkpoint, write ``metrics.json``; return ``cfg.optimized_metric``."""
+    pl.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model = hydra.utils.instantiate(cfg.model)
+    log.info(
+        "model: %s, %.2f M parameters", cfg.model.net.channels, model.net.num_parameters() / 1e6
+    )
+    loggers = _instantiate_all(cfg.get("logger"))
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
+    )
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = _scalars(trainer.callback_metrics)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if cfg.get("test"):
+        # the best checkpoint's weights; fast_dev_run saves none and tests what it has
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics |= _scalars(trainer.callback_metrics)
+
+    print(f"\nResults ({output_dir}):\n{summary_table(metrics)}\nbest checkpoint: {best or '-'}")
+    for logger in loggers:
+        if isinstance(logger, TensorBoardLogger):
+            hparams = OmegaConf.to_container(cfg, resolve=True)
+            hparams.pop("hydra", None)
+            logger.log_hyperparams(hparams, {k: v for k, v in metrics.items() if "/" in k})
+    record = {
+        "best_checkpoint": best,
+        "metrics": metrics,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    temporary = output_dir / f".{METRICS_FILE}.tmp"
+    temporary.write_text(json.dumps(record, indent=2))
+    os.replace(temporary, output_dir / METRICS_FILE)
+    return metrics.get(cfg.optimized_metric, float("nan"))
