@@ -34,6 +34,8 @@ def normalize_label(text: str) -> str:
 
 def plate_problem(label: str) -> str | None:
     """Why ``label`` is not a valid plate number, or None when it is."""
+    if not label:
+        return f"label is empty, expected {MIN_LENGTH}-{MAX_LENGTH} digits"
     if not label.isdigit() or not label.isascii():
         return f"label {label!r} has characters other than digits"
     if len(label) not in PLATE_LENGTHS:
