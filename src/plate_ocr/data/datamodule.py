@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import albumentations as A
 import cv2
@@ -164,10 +163,15 @@ class PlateDataModule(pl.LightningDataModule):
 
     def _setup_synthetic(self) -> None:
         if self.synthetic_dir:
-            splits = find_splits(self.synthetic_dir, seed=self.seed, skip_bad=self.skip_bad)
-            self.train_sources["synthetic"] = PlateFolder(splits["train"])
+            splits = find_splits(
+                self.synthetic_dir,
+                self.seed,
+                skip_bad=self.skip_bad,
+                config_key="data.synthetic_dir",
+            )
+            self.train_sources["synthetic"] = PlateFolder(splits["train"], self.skip_bad)
             for split in ("validation", "test"):
-                self.eval_sources[split]["synthetic"] = PlateFolder(splits[split])
+                self.eval_sources[split]["synthetic"] = PlateFolder(splits[split], self.skip_bad)
             return
         self.train_sources["synthetic"] = SyntheticPlates(_ENDLESS, self.seed, self.image_size)
         offsets = {"validation": _VALIDATION_SEED_OFFSET, "test": _TEST_SEED_OFFSET}
@@ -178,18 +182,18 @@ class PlateDataModule(pl.LightningDataModule):
             self.eval_sources[split]["synthetic"] = _Rendered(plates)
 
     def _setup_real(self) -> None:
-        if not Path(self.real_dir).is_dir():
-            raise UserError(f"data.real_dir={self.real_dir}: no such folder; fix the path")
-        splits = find_splits(self.real_dir, seed=self.seed, skip_bad=self.skip_bad)
+        splits = find_splits(
+            self.real_dir, self.seed, skip_bad=self.skip_bad, config_key="data.real_dir"
+        )
         if self.schedule.uses_real and not splits["train"]:
-            raise UserError(f"data.real_dir={self.real_dir}: no training crops found")
-        self.train_sources["real"] = PlateFolder(splits["train"])
+            raise UserError(f"data.real_dir={self.real_dir} has no train/ crops to mix in")
+        self.train_sources["real"] = PlateFolder(splits["train"], self.skip_bad)
         for split, key in (("validation", "real_val_split"), ("test", "real_test_split")):
             name = getattr(self, key)
             if name not in splits:
                 raise UserError(f"data.{key}={name}: use one of {', '.join(splits)}")
             if splits[name]:
-                self.eval_sources[split]["real"] = PlateFolder(splits[name])
+                self.eval_sources[split]["real"] = PlateFolder(splits[name], self.skip_bad)
             else:
                 log.warning("%s has no %s crops: no real %s metrics", self.real_dir, name, split)
 

@@ -1,0 +1,129 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from plate_ocr.data.augment import build_augmentation
+from plate_ocr.data.datamodule import PlateDataModule
+from plate_ocr.errors import UserError
+
+TINY = dict(
+    image_size=(32, 96), batch_size=16, num_workers=0, synthetic_val_size=8, synthetic_test_size=8
+)
+
+
+def _datamodule(**kwargs) -> PlateDataModule:
+    datamodule = PlateDataModule(**(TINY | kwargs))
+    datamodule.setup("fit")
+    return datamodule
+
+
+def _epoch_sources(datamodule: PlateDataModule) -> list[str]:
+    return [s for batch in datamodule.train_dataloader() for s in batch["sources"]]
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.2, 0.3, 1.0])
+def test_realised_ratio_within_one_percent(real_folder, ratio):
+    datamodule = _datamodule(real_dir=str(real_folder), real_ratio=ratio, epoch_size=400)
+    sources = _epoch_sources(datamodule)
+    assert len(sources) == 400
+    assert abs(sources.count("real") / len(sources) - ratio) <= 0.01
+
+
+def test_default_ratio_is_one_fifth_with_a_real_folder_and_zero_without(real_folder):
+    assert _datamodule(real_dir=str(real_folder)).schedule.at(0) == 0.2
+    assert _datamodule().schedule.at(0) == 0.0
+
+
+def test_schedule_drives_the_loader(real_folder):
+    datamodule = _datamodule(
+        real_dir=str(real_folder), real_ratio=0.0, epoch_size=200, real_ratio_schedule=[[1, 0.5]]
+    )
+    loader = datamodule.train_dataloader()
+    loader.sampler.set_epoch(0)
+    assert [s for b in loader for s in b["sources"]].count("real") == 0
+    loader.sampler.set_epoch(1)
+    assert [s for b in loader for s in b["sources"]].count("real") == 100
+
+
+def test_each_source_gets_its_own_pipeline(real_folder):
+    datamodule = _datamodule(
+        real_dir=str(real_folder),
+        real_ratio=0.5,
+        augmentation={"synthetic": "medium", "real": "heavy"},
+    )
+    pipelines = datamodule.train_dataloader().dataset.pipelines
+    names = {k: [type(t).__name__ for t in p.transforms] for k, p in pipelines.items()}
+    assert names["real"] == [type(t).__name__ for t in build_augmentation("heavy").transforms]
+    assert names["synthetic"] == [type(t).__name__ for t in build_augmentation("medium").transforms]
+    assert names["real"] != names["synthetic"]
+
+
+def test_validation_and_test_are_resized_only(real_folder):
+    datamodule = _datamodule(real_dir=str(real_folder), channels=3)
+    loaders = {ds.source: ds for ds in (dl.dataset for dl in datamodule.val_dataloader())}
+    assert set(loaders) == {"real", "synthetic"}
+    image, label, source = loaders["real"][0]
+    original, original_label = datamodule.eval_sources["validation"]["real"][0]
+    expected = build_augmentation("none", (32, 96))(image=original)["image"]
+    assert source == "real" and label == original_label
+    np.testing.assert_array_equal(image, expected)
+    assert image.shape == (32, 96, 3)
+    assert {dl.dataset.source for dl in datamodule.test_dataloader()} == {"real", "synthetic"}
+
+
+def test_batches_hold_natural_lengths(real_folder):
+    datamodule = _datamodule(
+        real_dir=str(real_folder), real_ratio=0.5, epoch_size=64, batch_size=64
+    )
+    batch = next(iter(datamodule.train_dataloader()))
+    assert batch["images"].shape == (64, 1, 32, 96)
+    assert batch["images"].dtype == torch.float32
+    assert batch["images"].min() >= 0.0 and batch["images"].max() <= 1.0
+    assert {10, 11} <= {len(label) for label in batch["labels"]}
+
+
+def test_missing_real_folder_says_how_to_fix():
+    with pytest.raises(UserError, match=r"data.real_dir=PATH .* or data.real_ratio=0"):
+        PlateDataModule(real_ratio=0.2)
+    with pytest.raises(UserError, match="does not exist: set data.real_dir"):
+        _datamodule(real_dir="/no/such/folder")
+
+
+def test_same_seed_same_batches_whatever_the_workers(real_folder):
+    def first_batch(seed: int, workers: int) -> torch.Tensor:
+        datamodule = _datamodule(
+            real_dir=str(real_folder),
+            real_ratio=0.5,
+            epoch_size=32,
+            seed=seed,
+            num_workers=workers,
+            persistent_workers=False,
+        )
+        return next(iter(datamodule.train_dataloader()))["images"]
+
+    reference = first_batch(0, 0)
+    assert torch.equal(reference, first_batch(0, 0))
+    assert torch.equal(reference, first_batch(0, 2))
+    assert not torch.equal(reference, first_batch(1, 0))
+
+
+def test_one_crop_drawn_twice_is_augmented_differently(real_folder):
+    datamodule = _datamodule(
+        real_dir=str(real_folder), real_ratio=1.0, epoch_size=64, augmentation={"real": "heavy"}
+    )
+    dataset = datamodule.train_dataloader().dataset
+    keys = [k for k in datamodule.sampler() if k.index == 0][:2]
+    assert len(keys) == 2
+    a, b = (dataset[k][0] for k in keys)
+    assert not np.array_equal(a, b)
+
+
+def test_rendered_synthetic_folder_is_a_source(tmp_path, real_folder):
+    for split in ("train", "validation", "test"):
+        (tmp_path / split).mkdir()
+        for path in list((real_folder / split).iterdir())[:5]:
+            cv2.imwrite(str(tmp_path / split / path.name), cv2.imread(str(path)))
+    datamodule = _datamodule(synthetic_dir=str(tmp_path), epoch_size=10)
+    assert len(datamodule.train_sources["synthetic"]) == 5
+    assert _epoch_sources(datamodule) == ["synthetic"] * 10

@@ -1,0 +1,131 @@
+"""The real composition: conf/ composed with overrides, instantiated, and run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from plate_ocr.sweep_report import REPORT_FILE
+from plate_ocr.training import train
+
+CONF = Path(__file__).parents[1] / "conf"
+TINY = [
+    "data.image_size=[32,96]",
+    "data.epoch_size=32",
+    "data.batch_size=16",
+    "data.num_workers=0",
+    "data.synthetic_val_size=16",
+    "data.synthetic_test_size=16",
+]
+
+
+def _compose(tmp_path: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *TINY, *overrides])
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("group", "option"),
+    [
+        (g, o)
+        for g in ("data", "aug", "model", "optim", "trainer", "callbacks", "logger")
+        for o in _options(g)
+    ],
+)
+def test_every_group_option_instantiates(tmp_path, real_folder, group, option):
+    cfg = _compose(tmp_path, f"{group}={option}", f"data.real_dir={real_folder}")
+    model = instantiate(cfg.model)
+    instantiate(cfg.data).setup("fit")
+    for section in ("callbacks", "logger"):
+        for item in (cfg.get(section) or {}).values():
+            instantiate(item)
+    if cfg.trainer.accelerator in ("cpu", "auto"):
+        instantiate(cfg.trainer)
+    assert model.net.num_parameters() > 0
+
+
+@pytest.mark.parametrize("option", _options("experiment") + _options("hparams_search"))
+def test_experiments_and_searches_compose(tmp_path, option):
+    group = "experiment" if option in _options("experiment") else "hparams_search"
+    cfg = _compose(tmp_path, f"{group}={option}")
+    assert cfg.data and cfg.model and cfg.trainer
+
+
+@pytest.mark.parametrize("size", ["crnn_small", "crnn_base", "crnn_large"])
+def test_fast_dev_run_each_model_size(tmp_path, real_folder, size):
+    cfg = _compose(tmp_path, f"model={size}", "trainer=debug", f"data.real_dir={real_folder}")
+    score = train(cfg)
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert score == record["metrics"]["val/seq_acc"]
+    for key in ("val/real/seq_acc", "val/synthetic/cer", "test/real/char_acc"):
+        assert key in record["metrics"]
+
+
+def test_model_sizes_are_ordered(tmp_path):
+    counts = [
+        instantiate(_compose(tmp_path, f"model={s}").model.net).num_parameters()
+        for s in ("crnn_small", "crnn_base", "crnn_large")
+    ]
+    assert counts[0] <= 1_500_000 and counts[0] < counts[1] < counts[2]
+
+
+def test_resume_continues_the_epoch_count(tmp_path, real_folder):
+    limits = [
+        "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1",
+        "test=false",
+        f"data.real_dir={real_folder}",
+    ]
+    train(_compose(tmp_path / "first", "trainer=cpu", "trainer.max_epochs=1", *limits))
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["epoch"] == 0
+    train(
+        _compose(
+            tmp_path / "second", "trainer=cpu", "trainer.max_epochs=2", *limits, f"ckpt_path={last}"
+        )
+    )
+    resumed = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["epoch"] == 1 and resumed["global_step"] == 4
+
+
+@pytest.mark.slow
+def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
+    sweep = tmp_path / "sweep"
+    command = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "data.real_ratio=0.0,0.5",
+        f"data.real_dir={real_folder}",
+        "trainer=cpu",
+        "trainer.max_epochs=1",
+        "+trainer.limit_val_batches=1",
+        *TINY,
+        f"hydra.sweep.dir={sweep}",
+    ]
+    done = subprocess.run(command, cwd=CONF.parent, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "data.real_ratio" in done.stdout and "val/seq_acc" in done.stdout
+    report = (sweep / REPORT_FILE).read_text()
+    rows = [
+        line for line in report.splitlines() if line.startswith("| 0") or line.startswith("| 1")
+    ]
+    assert len(rows) == 2 and {"0.0", "0.5"} <= {
+        cell.strip() for r in rows for cell in r.split("|")
+    }
+    cli = subprocess.run(
+        [sys.executable, "-m", "plate_ocr.cli", "sweep-report", str(sweep)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 0 and cli.stdout == report
