@@ -38,7 +38,7 @@ class CRNN(nn.Module):
         self,
         image_size: tuple[int, int] = (64, 200),
         in_channels: int = 1,
-        channels: tuple[int, int, int, int] = (32, 64, 96, 128),
+        channels: tuple[int, int, int, int] = (16, 48, 96, 128),
         convs_per_stage: tuple[int, int, int, int] = (1, 1, 1, 1),
         hidden: int = 128,
         dropout: float = 0.1,
