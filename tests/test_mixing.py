@@ -70,3 +70,9 @@ def test_bad_ratio_names_the_key(ratio, steps, message):
 def test_empty_epoch_is_refused():
     with pytest.raises(UserError, match="data.epoch_size=0"):
         MixedEpochSampler(0, RatioSchedule(0.0), real_size=0)
+
+
+def test_finite_synthetic_folder_cycles_instead_of_running_out():
+    sampler = MixedEpochSampler(100, RatioSchedule(0.2), real_size=7, seed=0, synthetic_size=9)
+    synthetic = [key.index for key in sampler if key.source == "synthetic"]
+    assert len(synthetic) == 80 and set(synthetic) == set(range(9))

@@ -199,7 +199,11 @@ class PlateDataModule(pl.LightningDataModule):
 
     def sampler(self) -> MixedEpochSampler:
         real_size = len(self.train_sources.get("real", ()))
-        return MixedEpochSampler(self.epoch_size, self.schedule, real_size, self.seed)
+        synthetic = self.train_sources["synthetic"]
+        synthetic_size = None if isinstance(synthetic, SyntheticPlates) else len(synthetic)
+        return MixedEpochSampler(
+            self.epoch_size, self.schedule, real_size, self.seed, synthetic_size
+        )
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
         return DataLoader(

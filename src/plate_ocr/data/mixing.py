@@ -62,19 +62,34 @@ class RatioSchedule:
         return self.ratio > 0 or any(r > 0 for _, r in self.steps)
 
 
+def _cycled(rng: np.random.Generator, size: int, count: int) -> np.ndarray:
+    """``count`` indices into ``size`` items: whole shuffled passes, then part of one more."""
+    passes = -(-count // size) if count else 0
+    return np.concatenate([rng.permutation(size) for _ in range(passes)] or [[]])[:count]
+
+
 class MixedEpochSampler(Sampler[SampleKey]):
     """Yields one epoch of ``epoch_size`` keys, ``round(ratio * epoch_size)`` of them real.
 
-    Real crops are drawn without replacement until the set is used up, then again (so a
-    small real set repeats evenly); synthetic plates are fresh every epoch.
+    A finite source (the real crops, a rendered synthetic folder) is drawn without
+    replacement until used up, then again, so a small set repeats evenly. On-the-fly
+    synthetic plates (``synthetic_size=None``) are fresh every epoch.
     """
 
-    def __init__(self, epoch_size: int, schedule: RatioSchedule, real_size: int, seed: int = 0):
+    def __init__(
+        self,
+        epoch_size: int,
+        schedule: RatioSchedule,
+        real_size: int,
+        seed: int = 0,
+        synthetic_size: int | None = None,
+    ):
         if epoch_size < 1:
             raise UserError(f"data.epoch_size={epoch_size}: an epoch needs at least one sample")
         self.epoch_size = epoch_size
         self.schedule = schedule
         self.real_size = real_size
+        self.synthetic_size = synthetic_size
         self.seed = seed
         self.epoch = 0
 
@@ -94,14 +109,13 @@ class MixedEpochSampler(Sampler[SampleKey]):
         is_real = np.zeros(size, dtype=bool)
         is_real[:n_real] = True
         rng.shuffle(is_real)
-        rounds = -(-n_real // self.real_size) if n_real else 0
-        real_order = np.concatenate(
-            [rng.permutation(self.real_size) for _ in range(rounds)] or [np.zeros(0, np.int64)]
-        )
-        real_next = 0
+        real = iter(_cycled(rng, self.real_size, n_real).tolist())
+        if self.synthetic_size is None:
+            synthetic = iter(range(epoch * size, (epoch + 1) * size))
+        else:
+            synthetic = iter(_cycled(rng, self.synthetic_size, size - n_real).tolist())
         for position in range(size):
             if is_real[position]:
-                yield SampleKey("real", int(real_order[real_next]), epoch, position)
-                real_next += 1
+                yield SampleKey("real", next(real), epoch, position)
             else:
-                yield SampleKey("synthetic", epoch * size + position, epoch, position)
+                yield SampleKey("synthetic", next(synthetic), epoch, position)
