@@ -79,20 +79,19 @@ def test_model_sizes_are_ordered(tmp_path):
 
 
 def test_resume_continues_the_epoch_count(tmp_path, real_folder):
-    limits = [
+    run = [
+        "trainer=cpu",
+        "trainer.max_epochs=2",
         "+trainer.limit_train_batches=2",
         "+trainer.limit_val_batches=1",
         "test=false",
         f"data.real_dir={real_folder}",
     ]
-    train(_compose(tmp_path / "first", "trainer=cpu", "trainer.max_epochs=1", *limits))
+    # An interrupted run: early stopping fires after the first epoch (any accuracy > -1).
+    train(_compose(tmp_path / "first", *run, "+callbacks.early_stopping.stopping_threshold=-1"))
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["epoch"] == 0
-    train(
-        _compose(
-            tmp_path / "second", "trainer=cpu", "trainer.max_epochs=2", *limits, f"ckpt_path={last}"
-        )
-    )
+    train(_compose(tmp_path / "second", *run, f"ckpt_path={last}"))
     resumed = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["epoch"] == 1 and resumed["global_step"] == 4
 
