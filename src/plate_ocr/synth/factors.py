@@ -1,0 +1,62 @@
+"""The distributions the renderer samples each plate's look from, in one place.
+
+Every factor seen on real Algerian crops has a knob here, so a user can skew the generator
+(all yellow, no red box, heavy blur) without touching drawing code. Probabilities are per
+plate; ranges are uniform unless named otherwise.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Factors:
+    # plate face
+    p_yellow: float = 0.5  # rear plates are yellow, front plates white
+    p_italic: float = 0.05
+    p_border: float = 0.7  # thin ink border inset from the plate edge
+    p_red_box: float = 0.3  # on yellow plates: a small red box with a date at the right end
+    p_flag_band: float = 0.15  # on white plates: a blue band with a flag at the left end
+    p_eu_band: float = 0.06  # a blue band with small digits at the right end (imported plates)
+    p_dash: float = 0.06  # groups separated by dashes instead of spaces
+    p_dot: float = 0.05  # groups separated by a dot or screw head
+    p_screws: float = 0.3
+    p_frame: float = 0.4  # a plastic holder around the plate, often with dealer text
+    p_dealer_text: float = 0.6  # given a frame
+    text_height: tuple[float, float] = (0.6, 0.8)  # digit height / plate height
+    plate_aspect: tuple[float, float] = (4.0, 5.0)  # plate width / height
+    fade: tuple[float, float] = (0.0, 0.45)  # how far sun and age wash colours out
+    p_dirt: float = 0.35
+    p_glare: float = 0.25
+    # camera
+    resolution: tuple[float, float] = (0.45, 1.4)  # native crop height / output height
+    plate_width: tuple[float, float] = (0.75, 1.0)  # plate width / crop width
+    stretch: tuple[float, float] = (1.1, 1.7)  # vertical scale from boxing and resizing
+    rotation_deg: float = 2.5  # standard deviation
+    perspective: float = 0.04  # corner jitter, fraction of plate height
+    brightness: tuple[float, float] = (0.5, 1.3)
+    contrast: tuple[float, float] = (0.75, 1.25)
+    gamma: tuple[float, float] = (0.75, 1.35)
+    p_uneven_light: float = 0.4
+    p_shadow: float = 0.2
+    blur_sigma: tuple[float, float] = (0.0, 1.4)  # at native resolution
+    p_motion_blur: float = 0.1
+    noise_sigma: tuple[float, float] = (0.0, 0.04)
+    p_jpeg: float = 0.4
+    jpeg_quality: tuple[int, int] = (25, 90)
+
+
+DEFAULT_FACTORS = Factors()
+
+
+def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return bounds[0] + (bounds[1] - bounds[0]) * rng.random()
+
+
+def pick(rng: np.random.Generator, cdf) -> int:
+    """Index drawn from a cumulative distribution: ``rng.choice(p=...)`` costs ~10x more."""
+    return min(bisect_right(cdf, rng.random()), len(cdf) - 1)

@@ -1,0 +1,186 @@
+"""The synthetic plate generator: deterministic, correctly labelled, and safe on disk."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from plate_ocr.cli import main
+from plate_ocr.plates import PlateSampler, is_temporary, is_valid_plate
+from plate_ocr.synth import STYLE_NAMES, SyntheticPlates, render_plate
+from plate_ocr.synth.glyphs import GLYPH_HEIGHT, glyph_set
+
+
+def test_same_seed_and_index_give_the_same_image():
+    a, b = SyntheticPlates(20, seed=3), SyntheticPlates(20, seed=3)
+    for i in (0, 7, 19):
+        image_a, label_a = a[i]
+        image_b, label_b = b[i]
+        assert label_a == label_b
+        np.testing.assert_array_equal(image_a, image_b)
+    # order of access does not matter: index 7 alone equals index 7 after others
+    np.testing.assert_array_equal(SyntheticPlates(20, seed=3)[7][0], a[7][0])
+
+
+def test_other_seed_or_index_gives_another_image():
+    data = SyntheticPlates(5, seed=0)
+    assert not np.array_equal(data[0][0], data[1][0])
+    assert not np.array_equal(data[0][0], SyntheticPlates(5, seed=1)[0][0])
+
+
+def test_render_plate_is_a_function_of_the_generator_state():
+    one = render_plate("12345611616", np.random.default_rng(42))
+    two = render_plate("12345611616", np.random.default_rng(42))
+    np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("size", [(64, 200), (32, 128), (96, 320)])
+def test_output_size_and_dtype(size):
+    image, _ = SyntheticPlates(3, image_size=size)[2]
+    assert image.shape == (*size, 3)
+    assert image.dtype == np.uint8
+    assert image.std() > 10  # a picture, not a blank
+
+
+def test_labels_come_from_the_format_sampler():
+    data = SyntheticPlates(40, seed=5)
+    sampler = PlateSampler()
+    for i in range(40):
+        _, label = data[i]
+        assert is_valid_plate(label), label
+        assert label == sampler.sample(np.random.default_rng([5, i]))
+
+
+def test_a_custom_sampler_is_obeyed():
+    only_long = PlateSampler(forms=(("11", 1.0),))
+    labels = [SyntheticPlates(30, sampler=only_long)[i][1] for i in range(30)]
+    assert {len(label) for label in labels} == {11}
+
+
+def test_both_lengths_and_temporary_plates_appear():
+    labels = [SyntheticPlates(300, seed=0)[i][1] for i in range(300)]
+    lengths = {len(label) for label in labels}
+    assert {10, 11} <= lengths
+    assert any(is_temporary(label) for label in labels)
+
+
+def test_index_out_of_range_is_refused():
+    with pytest.raises(IndexError):
+        SyntheticPlates(3)[3]
+
+
+def _counters(mask: np.ndarray) -> int:
+    """Enclosed background regions big enough to survive the camera (pinholes ignored)."""
+    background = np.pad((mask < 128).astype(np.uint8), 1, constant_values=1)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(background, connectivity=4)
+    return int((stats[2:, cv2.CC_STAT_AREA] >= 8).sum())
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_every_glyph_style_draws_ten_legible_digits(style):
+    for italic in (False, True):
+        masks = glyph_set(style, italic)
+        assert len(masks) == 10
+        for mask in masks:
+            assert mask.shape[0] == GLYPH_HEIGHT and mask.dtype == np.uint8
+            assert 0.1 < (mask > 128).mean() < 0.85
+        # A filled-in counter turns a 6 into a blob: check each digit's topology.
+        counters = [_counters(m) for m in masks]
+        assert counters[4] in (0, 1)  # a closed or an open 4
+        assert counters[:4] + counters[5:] == [1, 0, 0, 0, 0, 1, 0, 2, 1], counters
+
+
+def _rows(folder: Path) -> list[list[str]]:
+    with open(folder / "labels.csv", newline="") as f:
+        return list(csv.reader(f))
+
+
+def _synth(out: Path, *extra: str) -> int:
+    return main(["synth", str(out), "--train", "12", "--val", "4", "--test", "3", *extra])
+
+
+def test_disk_mode_writes_counts_and_valid_labels(tmp_path):
+    assert _synth(tmp_path) == 0
+    names_seen = set()
+    for split, count in (("train", 12), ("validation", 4), ("test", 3)):
+        rows = _rows(tmp_path / split)
+        assert rows[0] == ["filename", "text"]
+        assert len(rows) == count + 1
+        images = sorted(p.name for p in (tmp_path / split).glob("*.png"))
+        assert sorted(r[0] for r in rows[1:]) == images
+        for name, text in rows[1:]:
+            assert is_valid_plate(text)
+            assert name.endswith(f"_{text}.png")
+        names_seen.update(f"{split}/{n}" for n in images)
+    assert len(names_seen) == 19
+    # the splits are separate random streams, not copies of one another
+    train0 = (tmp_path / "train" / _rows(tmp_path / "train")[1][0]).read_bytes()
+    val0 = (tmp_path / "validation" / _rows(tmp_path / "validation")[1][0]).read_bytes()
+    assert train0 != val0
+
+
+def test_resume_neither_duplicates_nor_loses_files(tmp_path):
+    assert _synth(tmp_path) == 0
+    train = tmp_path / "train"
+    before = {p.name: p.read_bytes() for p in train.glob("*.png")}
+    for name in sorted(before)[:3]:
+        (train / name).unlink()
+    (train / ".000099_12345611616.part.png").write_bytes(b"half an image")
+    assert _synth(tmp_path) == 0
+    after = {p.name: p.read_bytes() for p in train.glob("*.png")}
+    assert after == before  # the missing ones re-rendered identically, nothing extra
+    assert not [n for n in os.listdir(train) if n.startswith(".")]
+    assert len(_rows(train)) == 13
+    # more images later extends the split rather than starting over
+    assert main(["synth", str(tmp_path), "--train", "15", "--val", "4", "--test", "3"]) == 0
+    assert len(list(train.glob("*.png"))) == 15 and len(_rows(train)) == 16
+
+
+def test_parallel_workers_write_the_same_images(tmp_path):
+    assert _synth(tmp_path / "one") == 0
+    assert _synth(tmp_path / "two", "--workers", "2") == 0
+    for split in ("train", "validation", "test"):
+        one = {p.name: p.read_bytes() for p in (tmp_path / "one" / split).glob("*.png")}
+        two = {p.name: p.read_bytes() for p in (tmp_path / "two" / split).glob("*.png")}
+        assert one == two
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--train", "-1"], "--train must be 0 or more"),
+        (["--val", "-5"], "--val must be 0 or more"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--size", "64by200"], "--size"),
+    ],
+)
+def test_bad_arguments_give_a_clear_error(tmp_path, capsys, args, message):
+    assert main(["synth", str(tmp_path / "out"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_folder_gives_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["synth", str(blocker / "out"), "--train", "1", "--val", "0", "--test", "0"]) == 2
+    assert "cannot write to" in capsys.readouterr().err
+
+
+def test_other_settings_in_the_same_folder_are_refused(tmp_path, capsys):
+    assert _synth(tmp_path) == 0
+    assert _synth(tmp_path, "--seed", "1") == 2
+    assert "new folder" in capsys.readouterr().err
+
+
+def test_preview_writes_a_contact_sheet(tmp_path):
+    sheet = tmp_path / "sheet.png"
+    assert main(["synth", "--preview", str(sheet), "--count", "8"]) == 0
+    image = cv2.imread(str(sheet))
+    assert image.shape == (2 * 64, 6 * 200, 3)
