@@ -1,0 +1,224 @@
+"""A folder of real plate crops: found, checked, split by plate, and held in memory.
+
+A folder is either ``ROOT/{train,validation,test}/`` or flat (images directly in ROOT); a flat
+folder is split here, by plate number, so that one plate never lands in two splits. Every
+label is checked before training starts: a bad file stops the run with its path and the
+reason, unless ``skip_bad`` turns that into one counted warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from plate_ocr.data.labels import (
+    IMAGE_EXTENSIONS,
+    LABELS_CSV,
+    is_image,
+    label_from_filename,
+    read_labels_csv,
+)
+from plate_ocr.errors import UserError
+from plate_ocr.plates import plate_problem
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+Sample = tuple[Path, str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad input: the file (or folder) and why, as a user should read it."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ScannedFolder:
+    root: Path
+    layout: str  # "split folders" or "flat"
+    splits: dict[str, list[Sample]]  # the good samples, every split key present
+    problems: list[Problem]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB; any path, any case of extension."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # cv2.imread cannot open non-ASCII paths
+    except OSError as error:
+        raise UserError(f"{path}: cannot read the file ({error.strerror or error})") from error
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise UserError(f"{path}: not a readable image (empty or corrupt): replace or delete it")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _labelled(path: Path, label: str, source: str) -> Sample | Problem:
+    problem = plate_problem(label)
+    if problem is None:
+        return path, label
+    return Problem(path, f"{problem} (from {source})")
+
+
+def _read_directory(directory: Path) -> tuple[list[Sample], list[Problem]]:
+    """The labelled images directly inside ``directory``, and what is wrong with the rest."""
+    images = sorted(p for p in directory.iterdir() if p.is_file() and is_image(p))
+    csv_path = directory / LABELS_CSV
+    if not csv_path.is_file():
+        if not images:
+            return [], [Problem(directory, f"folder has no {'/'.join(IMAGE_EXTENSIONS)} images")]
+        found = [_labelled(p, label_from_filename(p), "the file name") for p in images]
+    else:
+        rows = read_labels_csv(csv_path)
+        found = []
+        for filename, (line, label) in rows.items():
+            path = directory / filename
+            where = f"{LABELS_CSV} line {line}"
+            if not path.is_file():
+                found.append(Problem(path, f"named in {where} but the file does not exist"))
+            elif not is_image(path):
+                found.append(Problem(path, f"named in {where}: not a .jpg/.jpeg/.png image"))
+            else:
+                found.append(_labelled(path, label, where))
+        listed = {(directory / name).resolve() for name in rows}
+        found += [
+            Problem(p, f"not listed in {csv_path}: add a row or move the file out")
+            for p in images
+            if p.resolve() not in listed
+        ]
+        if not rows and not images:
+            found.append(Problem(csv_path, "no rows and no images beside it"))
+    samples = sorted(item for item in found if not isinstance(item, Problem))
+    problems = [item for item in found if isinstance(item, Problem)]
+    return samples, problems
+
+
+def _check_fractions(fractions) -> tuple[float, float, float]:
+    values = tuple(float(f) for f in fractions)
+    if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
+        raise UserError(
+            f"split fractions {list(fractions)} must be 3 non-negative numbers "
+            "(train, validation, test) that sum to 1"
+        )
+    return values
+
+
+def split_by_plate(
+    samples: list[Sample], seed: int = 0, fractions=(0.8, 0.1, 0.1)
+) -> dict[str, list[Sample]]:
+    """Split crops into train/validation/test so that all crops of a plate share a split.
+
+    Plates are shuffled (seeded, independent of listing order) and dealt out until each split
+    holds its fraction of the *crops*, so duplicates do not skew the proportions much.
+    """
+    train_fraction, validation_fraction, _ = _check_fractions(fractions)
+    by_plate: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_plate.setdefault(sample[1], []).append(sample)
+    plates = sorted(by_plate)
+    order = np.random.default_rng(seed).permutation(len(plates))
+    bounds = (train_fraction * len(samples), (train_fraction + validation_fraction) * len(samples))
+    splits: dict[str, list[Sample]] = {name: [] for name in SPLITS}
+    dealt = 0
+    for index in order:
+        group = by_plate[plates[index]]
+        name = "train" if dealt < bounds[0] else "validation" if dealt < bounds[1] else "test"
+        splits[name] += group
+        dealt += len(group)
+    return {name: sorted(split) for name, split in splits.items()}
+
+
+def scan_folder(root: str | Path, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> ScannedFolder:
+    """Every split's good samples and every problem found, without decoding any image."""
+    root = Path(root)
+    if not root.is_dir():
+        reason = "is not a folder" if root.exists() else "does not exist"
+        raise UserError(f"data folder {root} {reason}")
+    split_dirs = {name: root / name for name in SPLITS if (root / name).is_dir()}
+    if not split_dirs:
+        samples, problems = _read_directory(root)
+        splits = split_by_plate(samples, seed, fractions) if samples else {s: [] for s in SPLITS}
+        layout = "flat"
+    else:
+        splits, problems = {name: [] for name in SPLITS}, []
+        for name, directory in split_dirs.items():
+            splits[name], found = _read_directory(directory)
+            problems += found
+        stray = [p for p in root.iterdir() if p.is_file() and (is_image(p) or p.name == LABELS_CSV)]
+        problems += [
+            Problem(
+                p, f"ignored: beside the split folders, move it into one of {'/, '.join(SPLITS)}/"
+            )
+            for p in sorted(stray)
+        ]
+        layout = "split folders"
+    return ScannedFolder(root, layout, splits, problems)
+
+
+def find_splits(
+    root: str | Path,
+    seed: int = 0,
+    fractions=(0.8, 0.1, 0.1),
+    skip_bad: bool = False,
+    config_key: str | None = None,
+) -> dict[str, list[Sample]]:
+    """``{"train": [(path, label), ...], "validation": [...], "test": [...]}`` for a folder.
+
+    A split absent on disk is an empty list. Bad input raises a UserError naming the first bad
+    file and how many more there are; with ``skip_bad`` the bad files are dropped with one
+    warning. ``config_key`` names the setting to fix when the folder does not exist.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        reason = "is not a folder" if root.exists() else "does not exist"
+        fix = f"set {config_key} to" if config_key else "give the path of"
+        raise UserError(f"data folder {root} {reason}: {fix} a folder of plate crops")
+    scanned = scan_folder(root, seed, fractions)
+    advice = f"`plate-ocr inspect {root}` lists every problem"
+    if scanned.problems:
+        count = len(scanned.problems)
+        summary = f"{scanned.problems[0]}" + (f" (and {count - 1} more)" if count > 1 else "")
+        if not skip_bad:
+            raise UserError(f"{summary}; {advice}, skip_bad drops the bad files")
+        log.warning("skipping %d bad input(s) in %s: %s; %s", count, root, summary, advice)
+    if not any(scanned.splits.values()):
+        raise UserError(f"data folder {root} has no usable images; {advice}")
+    return scanned.splits
+
+
+class PlateFolder(torch.utils.data.Dataset):
+    """Real crops decoded once up front: a few thousand small images fit in memory easily,
+    and decoding once is far cheaper than decoding every epoch. Items are (H, W, 3) uint8 RGB
+    at native size, with the label."""
+
+    def __init__(self, samples: list[Sample], skip_bad: bool = False):
+        self.images: list[np.ndarray] = []
+        self.labels: list[str] = []
+        bad: list[str] = []
+        for path, label in samples:
+            try:
+                self.images.append(read_rgb(path))
+            except UserError as error:
+                if not skip_bad:
+                    raise
+                bad.append(str(error))
+                continue
+            self.labels.append(label)
+        if bad:
+            log.warning("skipping %d unreadable image(s): %s", len(bad), bad[0])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, str]:
+        return self.images[i], self.labels[i]

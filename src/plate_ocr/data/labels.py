@@ -1,0 +1,61 @@
+"""Where a crop's label comes from: its file name, or a ``labels.csv`` beside it.
+
+Only reading happens here; whether a label is a valid plate number is ``plates.plate_problem``'s
+call, made by the folder scanner that knows which file the label belongs to.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from plate_ocr.errors import UserError
+from plate_ocr.plates import normalize_label
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+LABELS_CSV = "labels.csv"
+
+# Copies of one plate get "_1", "_2", " (2)", sometimes stacked ("_1_1"): none is a digit of it.
+_DUPLICATE_SUFFIX = re.compile(r"(?:_\d+|\s*\(\d+\))+$")
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def label_from_filename(path: str | Path) -> str:
+    """``12345611616_1_1.JPG`` -> ``12345611616``; ``123456-116-16 (2).png`` -> ``12345611616``."""
+    return normalize_label(_DUPLICATE_SUFFIX.sub("", Path(path).stem))
+
+
+def read_labels_csv(csv_path: Path) -> dict[str, tuple[int, str]]:
+    """``filename -> (line number, normalised label)`` from a ``filename,text`` file.
+
+    The header row is optional. A file that cannot be parsed (a row without exactly two
+    fields, a file listed twice) is an error naming the line, since nothing it says can be
+    trusted; whether each label is a valid plate is checked later, per image.
+    """
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{csv_path}: cannot read it ({error})") from error
+    rows: dict[str, tuple[int, str]] = {}
+    for line, row in enumerate(csv.reader(text.splitlines()), start=1):
+        fields = [field.strip() for field in row]
+        if not any(fields):
+            continue
+        if len(fields) != 2:
+            raise UserError(
+                f"{csv_path} line {line}: expected 2 fields (filename,text), got {len(fields)}"
+            )
+        filename, label = fields
+        if line == 1 and (filename.lower(), label.lower()) == ("filename", "text"):
+            continue
+        if filename in rows:
+            raise UserError(
+                f"{csv_path} line {line}: {filename!r} is already labelled on line "
+                f"{rows[filename][0]}: keep one row per file"
+            )
+        rows[filename] = (line, normalize_label(label))
+    return rows

@@ -1,0 +1,338 @@
+"""Score a trained model on every source it is given and write the report.
+
+``evaluate.py`` is the Hydra entry; this is the work. The data come from the training
+config's PlateDataModule, built for the checkpoint's input size, so the synthetic test set
+is the one training tested on and a flat real folder splits the way it did in training.
+Images go through ``PlateReader``, the same path ``plate-ocr predict`` uses.
+
+``report.json`` holds, per source: ``n``, ``seq_acc``, ``char_acc``, ``cer``,
+``edit_distance``, accuracy by plate length and by digit position, the digit confusion
+counts and the worst errors; ``report.md`` shows the same as tables, with a gallery of the
+worst errors per source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import ConcatDataset, Dataset
+from tqdm import tqdm
+
+from plate_ocr.data.folder import SPLITS, find_splits
+from plate_ocr.errors import UserError
+from plate_ocr.gallery import annotated_grid
+from plate_ocr.model.metrics import PlateMetrics
+from plate_ocr.plates import ALPHABET, MAX_LENGTH
+from plate_ocr.reader import PlateReader
+
+log = logging.getLogger(__name__)
+
+REPORT_JSON, REPORT_MD = "report.json", "report.md"
+REAL_SPLITS = (*SPLITS, "all")
+WORST_ERRORS = 20
+GAP = "-"  # a digit missing from the reading, or one the reading added
+CONFUSION_LABELS = [*ALPHABET, GAP]
+
+
+def align(truth: str, reading: str) -> list[tuple[str, str]]:
+    """An optimal edit alignment as (truth char, reading char) pairs, ``GAP`` for none.
+
+    Ties prefer more matched characters, as ``metrics.edit_counts`` does, so the matches
+    here are the ones character accuracy counts.
+    """
+    n, m = len(truth), len(reading)
+    # cost[i][j] = (edits, -matches) aligning truth[:i] with reading[:j]
+    cost = [[(0, 0)] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == 0 or j == 0:
+                cost[i][j] = (i + j, 0)
+                continue
+            same = truth[i - 1] == reading[j - 1]
+            diagonal = cost[i - 1][j - 1]
+            cost[i][j] = min(
+                (diagonal[0] + (not same), diagonal[1] - same),
+                (cost[i - 1][j][0] + 1, cost[i - 1][j][1]),
+                (cost[i][j - 1][0] + 1, cost[i][j - 1][1]),
+            )
+    pairs, i, j = [], n, m
+    while i or j:
+        if i and j:
+            same = truth[i - 1] == reading[j - 1]
+            diagonal = cost[i - 1][j - 1]
+            if cost[i][j] == (diagonal[0] + (not same), diagonal[1] - same):
+                pairs.append((truth[i - 1], reading[j - 1]))
+                i, j = i - 1, j - 1
+                continue
+        if i and cost[i][j] == (cost[i - 1][j][0] + 1, cost[i - 1][j][1]):
+            pairs.append((truth[i - 1], GAP))
+            i -= 1
+        else:
+            pairs.append((GAP, reading[j - 1]))
+            j -= 1
+    return pairs[::-1]
+
+
+@dataclass
+class SourceScore:
+    """One source's readings, accumulated into every number the report shows."""
+
+    metrics: PlateMetrics = field(default_factory=PlateMetrics)
+    by_length: dict[int, PlateMetrics] = field(default_factory=dict)
+    # length -> [plates, digit i correct] per position from the left
+    positions: dict[int, np.ndarray] = field(default_factory=dict)
+    confusion: np.ndarray = field(
+        default_factory=lambda: np.zeros((len(CONFUSION_LABELS),) * 2, np.int64)
+    )
+    errors: list[dict] = field(default_factory=list)
+
+    def add(self, index: int, truth: str, reading: str, confidence: float) -> None:
+        self.metrics.update([reading], [truth])
+        self.by_length.setdefault(len(truth), PlateMetrics()).update([reading], [truth])
+        position = self.positions.setdefault(len(truth), np.zeros(len(truth) + 1, np.int64))
+        position[0] += 1
+        pairs = align(truth, reading)
+        # each truth digit's pair, in order: the reading's extra digits belong to no position
+        matched = [t == r for t, r in pairs if t != GAP]
+        position[1:] += matched
+        for t, r in pairs:
+            self.confusion[CONFUSION_LABELS.index(t), CONFUSION_LABELS.index(r)] += 1
+        if reading != truth:
+            edits = sum(t != r for t, r in pairs)
+            self.errors.append(
+                {
+                    "index": index,
+                    "truth": truth,
+                    "reading": reading,
+                    "edits": edits,
+                    "confidence": round(confidence, 4),
+                }
+            )
+
+    def worst(self, k: int = WORST_ERRORS) -> list[dict]:
+        """Most edits first; among equals the most confident, the most misleading."""
+        return sorted(self.errors, key=lambda e: (-e["edits"], -e["confidence"]))[:k]
+
+    def summary(self) -> dict:
+        row = {"n": int(self.metrics.plates)}
+        row |= {name: round(float(v), 6) for name, v in self.metrics.compute().items()}
+        row["by_length"] = {
+            str(length): {"n": int(m.plates)}
+            | {name: round(float(m.compute()[name]), 6) for name in ("seq_acc", "char_acc", "cer")}
+            for length, m in sorted(self.by_length.items())
+        }
+        row["by_position"] = {
+            str(length): [round(float(c / counts[0]), 6) for c in counts[1:]]
+            for length, counts in sorted(self.positions.items())
+        }
+        row["confusion"] = {"labels": CONFUSION_LABELS, "counts": self.confusion.tolist()}
+        return row
+
+
+@dataclass
+class Source:
+    name: str
+    split: str
+    dataset: Dataset
+    files: list[str] | None = None  # the file of each sample, when the source is a folder
+
+
+def build_sources(data: DictConfig, image_size, channels: int) -> list[Source]:
+    """The real crops of ``data.real_split`` and the synthetic test set, for this input size."""
+    settings = OmegaConf.to_container(data, resolve=True)
+    real_split = settings.pop("real_split", "test")
+    if real_split not in REAL_SPLITS:
+        raise UserError(f"data.real_split={real_split}: use one of {', '.join(REAL_SPLITS)}")
+    real_files = None
+    if settings.get("real_dir"):
+        real_dir = settings["real_dir"]
+        splits = find_splits(
+            real_dir, settings["seed"], skip_bad=settings["skip_bad"], config_key="data.real_dir"
+        )
+        chosen = list(SPLITS) if real_split == "all" else [real_split]
+        if not any(splits[name] for name in chosen):
+            present = [name for name in SPLITS if splits[name]]
+            raise UserError(
+                f"data.real_dir={real_dir} has no {real_split} crops: pass "
+                f"data.real_split={'|'.join(present)} or all (every crop)"
+            )
+        real_files = [str(path) for name in chosen for path, _ in splits[name]]
+    datamodule = hydra.utils.instantiate(
+        settings,
+        image_size=list(image_size),
+        channels=channels,
+        real_ratio=0.0,  # nothing is trained: no folder needs a train split
+        real_ratio_schedule=None,
+        # "all" takes validation and test from the eval splits and the rest from train
+        real_val_split=real_split if real_split in SPLITS else "validation",
+        real_test_split=real_split if real_split in SPLITS else "test",
+        synthetic_val_size=0,  # only the synthetic test set is scored: render no other
+    )
+    datamodule.setup("test")
+    sources = []
+    if settings.get("real_dir"):
+        if real_split == "all":
+            parts = [datamodule.train_sources["real"], *_eval_real(datamodule)]
+            real = ConcatDataset([part for part in parts if len(part)])
+        else:
+            real = datamodule.eval_sources["test"]["real"]
+        # with skip_bad an unreadable file drops out, and file names no longer line up
+        files = real_files if real_files and len(real_files) == len(real) else None
+        sources.append(Source("real", real_split, real, files))
+    synthetic = datamodule.eval_sources["test"].get("synthetic")
+    if synthetic is not None and len(synthetic):
+        sources.append(Source("synthetic", "test", synthetic))
+    if not sources:
+        raise UserError("nothing to score: set data.real_dir or data.synthetic_test_size > 0")
+    return sources
+
+
+def _eval_real(datamodule) -> list[Dataset]:
+    return [
+        datamodule.eval_sources[s]["real"]
+        for s in ("validation", "test")
+        if "real" in datamodule.eval_sources[s]
+    ]
+
+
+def score(reader: PlateReader, source: Source, batch_size: int) -> SourceScore:
+    result = SourceScore()
+    for start in tqdm(
+        range(0, len(source.dataset), batch_size),
+        desc=f"scoring {source.name}",
+        unit="batch",
+        leave=False,
+    ):
+        items = [
+            source.dataset[i] for i in range(start, min(start + batch_size, len(source.dataset)))
+        ]
+        readings = reader.read([image for image, _ in items])
+        for offset, ((_, truth), reading) in enumerate(zip(items, readings, strict=True)):
+            result.add(start + offset, truth, reading.text, reading.confidence)
+    return result
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Score ``cfg.ckpt_path`` on each source, write the reports in ``cfg.paths.output_dir``."""
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    reader = PlateReader(cfg.ckpt_path, constrained=cfg.constrained_decoding)
+    report = {
+        "checkpoint": str(cfg.ckpt_path),
+        "engine": reader.engine,
+        "decoding": "constrained" if cfg.constrained_decoding else "greedy",
+        "image_size": list(reader.image_size),
+        "channels": reader.in_channels,
+        "sources": {},
+    }
+    galleries = {}
+    for source in build_sources(cfg.data, reader.image_size, reader.in_channels):
+        log.info("scoring %s (%s split): %d crops", source.name, source.split, len(source.dataset))
+        result = score(reader, source, int(cfg.data.batch_size))
+        row = {"split": source.split} | result.summary()
+        row["worst_errors"] = result.worst()
+        for error in row["worst_errors"]:
+            if source.files:
+                error["file"] = source.files[error["index"]]
+        report["sources"][source.name] = row
+        if row["worst_errors"]:
+            galleries[source.name] = _gallery(reader, source, row["worst_errors"], output_dir)
+    _write(output_dir / REPORT_JSON, json.dumps(report, indent=2))
+    _write(output_dir / REPORT_MD, markdown(report, galleries))
+    print(f"\n{summary_table(report)}\nreport: {output_dir / REPORT_MD}")
+    return report
+
+
+def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir: Path) -> str:
+    images = np.stack([reader.resize(image=source.dataset[e["index"]][0])["image"] for e in errors])
+    grid = annotated_grid(images, [e["truth"] for e in errors], [e["reading"] for e in errors])
+    name = f"errors_{source.name}.png"
+    ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    if ok:
+        data.tofile(output_dir / name)
+    return name
+
+
+def _write(path: Path, text: str) -> None:
+    """Readers never see a half-written report: write aside, then replace."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def summary_table(report: dict) -> str:
+    lines = ["| source | split | n | seq_acc | char_acc | cer |", "|---|---|---|---|---|---|"]
+    for name, row in report["sources"].items():
+        values = " | ".join(f"{row[k]:.4f}" for k in ("seq_acc", "char_acc", "cer"))
+        lines.append(f"| {name} | {row['split']} | {row['n']} | {values} |")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
+        "",
+    ]
+
+
+def markdown(report: dict, galleries: dict[str, str]) -> str:
+    lines = [
+        f"# Evaluation of `{report['checkpoint']}`",
+        "",
+        f"{report['engine']}, {report['decoding']} decoding, input "
+        f"{report['image_size'][0]}x{report['image_size'][1]}, {report['channels']} channel(s).",
+        "",
+        summary_table(report),
+        "",
+    ]
+    for name, row in report["sources"].items():
+        lines += [f"## {name} ({row['split']} split)", "", "### By plate length", ""]
+        lines += _table(
+            ["digits", "n", "seq_acc", "char_acc", "cer"],
+            [
+                [length, v["n"], f"{v['seq_acc']:.3f}", f"{v['char_acc']:.3f}", f"{v['cer']:.3f}"]
+                for length, v in row["by_length"].items()
+            ],
+        )
+        lines += ["### By position (digit correct, counted from the left)", ""]
+        lines += _table(
+            ["digits", *(str(i) for i in range(1, MAX_LENGTH + 1))],
+            [
+                [length, *(f"{a:.2f}" for a in accs), *[""] * (MAX_LENGTH - len(accs))]
+                for length, accs in row["by_position"].items()
+            ],
+        )
+        labels, counts = row["confusion"]["labels"], row["confusion"]["counts"]
+        lines += [f"### Digit confusion (rows: truth, columns: reading, {GAP}: none)", ""]
+        lines += _table(["", *labels], [[t, *c] for t, c in zip(labels, counts, strict=True)])
+        errors = row["worst_errors"]
+        lines += [f"### Worst errors ({len(errors)} shown)", ""]
+        if not errors:
+            lines += ["No errors.", ""]
+            continue
+        lines += [f"![worst errors]({galleries[name]})", ""]
+        lines += _table(
+            ["#", "truth", "reading", "edits", "confidence", "file"],
+            [
+                [
+                    e["index"],
+                    e["truth"],
+                    e["reading"] or GAP,
+                    e["edits"],
+                    f"{e['confidence']:.3f}",
+                    e.get("file", ""),
+                ]
+                for e in errors
+            ],
+        )
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""``plate-ocr export CKPT --onnx model.onnx``: the network as ONNX, checked before it is kept.
+
+The ONNX model takes ``images`` (B, C, H, W) floats in [0, 1], any batch size, and gives
+``log_probs`` (B, T, classes), so decoding stays in the shared codec. The CRNN config travels
+in the model's metadata: a reader knows the input size and colour mode from the file alone.
+After export both models read the same crops (synthetic plates, plus ``--check-dir``); the
+file is written only when every reading agrees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from plate_ocr.data.folder import read_rgb
+from plate_ocr.data.labels import is_image
+from plate_ocr.errors import UserError
+from plate_ocr.model.checkpoint import load_network
+from plate_ocr.model.codec import greedy_decode
+from plate_ocr.model.crnn import CRNN
+from plate_ocr.reader import ONNX_CONFIG_KEY, PlateReader
+
+OPSET = 17
+LOG_PROB_TOLERANCE = 1e-3  # reported, not enforced: the readings are what must agree
+
+
+class _LogProbs(torch.nn.Module):
+    def __init__(self, net: CRNN):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images).log_softmax(-1)
+
+
+def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
+    """Write ``net`` as an ONNX model with a dynamic batch axis and its config as metadata."""
+    import onnx
+
+    path = Path(path)
+    model = _LogProbs(net).eval().cpu()
+    height, width = net.image_size
+    example = torch.rand(1, net.in_channels, height, width)
+    with warnings.catch_warnings():
+        # The TorchScript exporter: no extra dependency (the dynamo one needs onnxscript).
+        # Its LSTM warning is about batch-sized initial states, which the CRNN does not pass.
+        for category in (DeprecationWarning, UserWarning, torch.jit.TracerWarning):
+            warnings.simplefilter("ignore", category)
+        torch.onnx.export(
+            model,
+            (example,),
+            str(path),
+            dynamo=False,
+            input_names=["images"],
+            output_names=["log_probs"],
+            dynamic_axes={"images": {0: "batch"}, "log_probs": {0: "batch"}},
+            opset_version=opset,
+        )
+    proto = onnx.load(str(path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = ONNX_CONFIG_KEY, json.dumps(net.config)
+    onnx.save(proto, str(path))
+    return path
+
+
+def synthetic_crops(n: int, image_size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
+    """``n`` rendered plates at ``image_size``: check crops that need no data on disk."""
+    from plate_ocr.plates import sample_plate
+    from plate_ocr.synth import render_plate
+
+    rng = np.random.default_rng(seed)
+    return [render_plate(sample_plate(rng), rng, size=image_size) for _ in range(n)]
+
+
+def folder_crops(folder: str | Path) -> list[np.ndarray]:
+    """Every readable image under ``folder`` (recursively); unreadable ones are skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"--check-dir {folder}: not a folder of plate crops")
+    crops = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and is_image(p)):
+        try:
+            crops.append(read_rgb(path))
+        except UserError:
+            continue
+    if not crops:
+        raise UserError(f"--check-dir {folder}: no readable .jpg/.jpeg/.png images in it")
+    return crops
+
+
+def compare(reference: PlateReader, candidate: PlateReader, crops: list[np.ndarray]) -> dict:
+    """Readings of both models on ``crops``: how many differ, examples, largest log-prob gap."""
+    mismatches, gap = [], 0.0
+    for start in range(0, len(crops), 64):
+        batch = reference.preprocess(crops[start : start + 64])
+        expected, actual = reference.log_probs(batch), candidate.log_probs(batch)
+        gap = max(gap, float((expected - actual).abs().max()))
+        pairs = zip(greedy_decode(expected), greedy_decode(actual), strict=True)
+        mismatches += [
+            (start + i, a.text, b.text) for i, (a, b) in enumerate(pairs) if a.text != b.text
+        ]
+    return {"n": len(crops), "mismatches": mismatches, "max_log_prob_gap": gap}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path, help="a .ckpt from train.py")
+    parser.add_argument("--onnx", type=Path, required=True, help="where to write the ONNX model")
+    parser.add_argument(
+        "--check-dir",
+        type=Path,
+        default=None,
+        help="real crops to compare PyTorch and ONNX readings on (synthetic ones always are)",
+    )
+    parser.add_argument(
+        "--check-synthetic",
+        type=int,
+        default=128,
+        metavar="N",
+        help="synthetic crops in the check (default 128)",
+    )
+    parser.add_argument("--opset", type=int, default=OPSET, help=f"ONNX opset (default {OPSET})")
+
+
+def run(args: argparse.Namespace) -> int:
+    net = load_network(args.checkpoint)
+    if args.onnx.suffix.lower() != ".onnx":
+        raise UserError(f"--onnx {args.onnx}: name the file *.onnx")
+    args.onnx.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and moved there only once it reads like the checkpoint.
+    temporary = args.onnx.with_name(f".{args.onnx.name}.tmp.onnx")
+    try:
+        export_onnx(net, temporary, args.opset)
+        crops = synthetic_crops(args.check_synthetic, net.image_size)
+        if args.check_dir is not None:
+            crops += folder_crops(args.check_dir)
+        # the reference is the checkpoint loaded afresh, untouched by the export
+        reference = PlateReader(args.checkpoint, device="cpu")
+        result = compare(reference, PlateReader(temporary, device="cpu"), crops)
+        if result["mismatches"]:
+            examples = ", ".join(f"#{i}: {a!r} vs {b!r}" for i, a, b in result["mismatches"][:5])
+            raise UserError(
+                f"ONNX readings differ from the checkpoint's on {len(result['mismatches'])} of "
+                f"{result['n']} crops ({examples}); max log-prob gap "
+                f"{result['max_log_prob_gap']:.2e}; {args.onnx} not written"
+            )
+        os.replace(temporary, args.onnx)
+    finally:
+        temporary.unlink(missing_ok=True)
+    gap = result["max_log_prob_gap"]
+    note = "" if gap <= LOG_PROB_TOLERANCE else " (above 1e-3: check the opset and runtime)"
+    print(
+        f"wrote {args.onnx}: input images (batch, {net.in_channels}, {net.image_size[0]}, "
+        f"{net.image_size[1]}) in [0, 1], output log_probs (batch, T, classes); "
+        f"same readings as {args.checkpoint} on {result['n']} crops, "
+        f"max log-prob gap {gap:.1e}{note}"
+    )
+    return 0

@@ -1,0 +1,121 @@
+"""``plate-ocr predict MODEL IMG_OR_DIR...``: read the plate in each image file.
+
+Prints one row per image: the file, the plate in its printed form (``123456 116 16``; raw
+digits when the reading is not a valid plate) and the reading's confidence. Images are read
+in batches; a file that cannot be read is reported on stderr and skipped, and the exit
+status is then 1 so scripts notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from plate_ocr.data.folder import read_rgb
+from plate_ocr.data.labels import is_image
+from plate_ocr.errors import UserError
+from plate_ocr.model.codec import Reading
+from plate_ocr.plates import display_form, is_valid_plate
+from plate_ocr.reader import PlateReader
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="a .ckpt from train.py or a .onnx from export")
+    parser.add_argument(
+        "inputs", type=Path, nargs="+", metavar="IMG_OR_DIR", help="images, or folders of them"
+    )
+    parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--constrained", action="store_true", help="decode only valid Algerian plate numbers"
+    )
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+
+
+def image_files(inputs: list[Path]) -> Iterator[Path | UserError]:
+    """The images named or found in folders (recursively, sorted); a problem per bad input."""
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_image(p))
+            if not found:
+                yield UserError(f"{path}: no .jpg/.jpeg/.png images in this folder")
+            yield from found
+        elif path.is_file():
+            yield path
+        else:
+            yield UserError(f"{path}: no such file or folder")
+
+
+def load_images(inputs: list[Path]) -> Iterator[tuple[Path, np.ndarray] | UserError]:
+    """(path, RGB image) per readable image; the UserError saying why for anything else."""
+    for item in image_files(inputs):
+        if isinstance(item, UserError):
+            yield item
+            continue
+        try:
+            yield item, read_rgb(item)
+        except UserError as error:
+            yield error
+
+
+def plate_text(reading: Reading) -> str:
+    return display_form(reading.text) if is_valid_plate(reading.text) else reading.text
+
+
+class _Printer:
+    """Rows to stdout as they come; JSON is one array, written as a stream."""
+
+    def __init__(self, fmt: str):
+        self.fmt, self.rows = fmt, 0
+        if fmt == "csv":
+            self.csv = csv.writer(sys.stdout, lineterminator="\n")
+            self.csv.writerow(["file", "plate", "confidence"])
+
+    def row(self, path: Path, reading: Reading) -> None:
+        plate, confidence = plate_text(reading), round(reading.confidence, 4)
+        if self.fmt == "csv":
+            self.csv.writerow([path, plate, f"{confidence:.4f}"])
+        elif self.fmt == "json":
+            item = json.dumps({"file": str(path), "plate": plate, "confidence": confidence})
+            print(("[" if not self.rows else ",") + "\n  " + item, end="")
+        else:
+            print(f"{path}\t{plate or '-'}\t{confidence:.4f}")
+        self.rows += 1
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            print("\n]" if self.rows else "[]")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size {args.batch_size}: use 1 or more")
+    reader = PlateReader(args.model, constrained=args.constrained, device=args.device)
+    printer, skipped = _Printer(args.format), 0
+    batch: list[tuple[Path, np.ndarray]] = []
+
+    def flush() -> None:
+        for (path, _), reading in zip(batch, reader.read([im for _, im in batch]), strict=True):
+            printer.row(path, reading)
+        batch.clear()
+
+    for item in load_images(args.inputs):
+        if isinstance(item, UserError):
+            print(f"plate-ocr predict: skipped {item}", file=sys.stderr)
+            skipped += 1
+            continue
+        batch.append(item)
+        if len(batch) == args.batch_size:
+            flush()
+    flush()
+    printer.close()
+    if skipped:
+        print(f"plate-ocr predict: {skipped} input(s) skipped", file=sys.stderr)
+    return 1 if skipped else 0

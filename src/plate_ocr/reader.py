@@ -1,0 +1,108 @@
+"""PlateReader: a trained network (checkpoint or ONNX) that turns RGB crops into plate readings.
+
+The one inference path: ``predict``, ``evaluate.py``, the export check and the latency
+benchmark all read plates through it, so they all see what validation sees: the crop resized
+only (``build_augmentation("none")``), grayscale when the network takes one channel, floats
+in [0, 1], NCHW. Both engines give (B, T, classes) log-probabilities, decoded by one codec.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from plate_ocr.data.augment import build_augmentation
+from plate_ocr.errors import UserError
+from plate_ocr.model.checkpoint import load_network
+from plate_ocr.model.codec import Reading, decode
+from plate_ocr.model.crnn import CRNN
+
+ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as JSON
+
+
+class PlateReader:
+    """Reads plates with a ``.ckpt`` (PyTorch), a ``.onnx`` (ONNX Runtime) or a ``CRNN``.
+
+    ``device``: ``"cpu"``, ``"cuda"`` or None (CUDA when available). ``threads`` caps ONNX
+    Runtime's intra-op threads (PyTorch's are process-wide: ``torch.set_num_threads``).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | CRNN,
+        constrained: bool = False,
+        device: str | None = None,
+        threads: int | None = None,
+    ):
+        self.constrained = constrained
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.session = None
+        if isinstance(model, CRNN):
+            self.net, config = model.eval().to(self.device), model.config
+            self.engine = "pytorch"
+        elif Path(model).suffix.lower() == ".onnx":
+            self.session, config = _onnx_session(Path(model), self.device, threads)
+            self.engine = "onnxruntime"
+        else:
+            self.net = load_network(model).to(self.device)
+            config = self.net.config
+            self.engine = "pytorch"
+        self.image_size: tuple[int, int] = tuple(config["image_size"])
+        self.in_channels: int = int(config["in_channels"])
+        self.resize = build_augmentation("none", self.image_size)
+
+    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """RGB uint8 crops of any size -> (B, C, H, W) float32 in [0, 1]."""
+        resized = [self.resize(image=image)["image"] for image in images]
+        if self.in_channels == 1:
+            resized = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None] for image in resized]
+        batch = np.stack(resized).transpose(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
+        return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
+
+    def log_probs(self, batch: np.ndarray) -> torch.Tensor:
+        """(B, C, H, W) float32 -> (B, T, classes) log-probabilities on the CPU."""
+        if self.session is not None:
+            return torch.from_numpy(self.session.run(None, {"images": batch})[0])
+        with torch.inference_mode():
+            return self.net(torch.from_numpy(batch).to(self.device)).log_softmax(-1).cpu()
+
+    def read(self, images: Sequence[np.ndarray]) -> list[Reading]:
+        """One batch of RGB uint8 crops -> one Reading each."""
+        if not len(images):
+            return []
+        return decode(self.log_probs(self.preprocess(images)), self.constrained)
+
+    def read_all(self, images: Sequence[np.ndarray], batch_size: int = 64) -> list[Reading]:
+        readings: list[Reading] = []
+        for start in range(0, len(images), batch_size):
+            readings += self.read(images[start : start + batch_size])
+        return readings
+
+
+def _onnx_session(path: Path, device: str, threads: int | None):
+    import onnxruntime as ort  # only ONNX users pay for the import
+
+    if not path.is_file():
+        raise UserError(f"{path}: ONNX model not found; make one with `plate-ocr export CKPT`")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: ORT warns about unused initialisers
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    try:
+        session = ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0]
+        raise UserError(f"{path}: not a readable ONNX model ({reason})") from error
+    config = session.get_modelmeta().custom_metadata_map.get(ONNX_CONFIG_KEY)
+    if config is None:
+        raise UserError(f"{path}: not a plate-ocr ONNX model (no {ONNX_CONFIG_KEY} metadata)")
+    return session, json.loads(config)

@@ -1,0 +1,58 @@
+"""Fixtures shared by the tests: the shared real crops, and tiny crops written on the fly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).parents[1]
+LPA_DIR = REPO.parent / "shared" / "data" / "lpa_recognition"
+
+
+@pytest.fixture
+def lpa_dir() -> Path:
+    """The shared LPA recognition crops (train 1,740, validation 163), beside the repo."""
+    if not LPA_DIR.is_dir():
+        pytest.skip(
+            "../shared/data/lpa_recognition not found: "
+            "real-data tests need the shared LPA crops beside the repo"
+        )
+    return LPA_DIR
+
+
+@pytest.fixture
+def write_crop() -> Callable[..., Path]:
+    """Write a small plate-like crop (RGB colour, dark stripes) to ``path``; returns the path."""
+
+    def write(path: Path, colour=(240, 200, 30), size=(24, 80)) -> Path:
+        image = np.empty((*size, 3), np.uint8)
+        image[:] = colour
+        image[size[0] // 3 : 2 * size[0] // 3, 4::9] = 20
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, data = cv2.imencode(path.suffix.lower(), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        assert ok, path
+        data.tofile(path)  # cv2.imwrite cannot write non-ASCII paths
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def real_folder(tmp_path_factory) -> Path:
+    """A tiny real-style folder (train/validation/test) of rendered plates named by label."""
+    from plate_ocr.plates import sample_plate
+    from plate_ocr.synth import render_plate
+
+    root = tmp_path_factory.mktemp("real")
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 40), ("validation", 12), ("test", 12)):
+        (root / split).mkdir()
+        for i in range(count):
+            label = sample_plate(rng) if i % 3 else ["0730011107", "12345611616"][i % 2]
+            image = render_plate(label, rng, size=(48, 150))
+            cv2.imwrite(str(root / split / f"{label}_{i}.jpg"), image[..., ::-1])
+    return root

@@ -1,0 +1,187 @@
+"""evaluate.py: the report's fields and values on a tiny model and folder."""
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from hydra import compose, initialize_config_dir
+from torch.utils.data import DataLoader
+
+from plate_ocr.data.folder import read_rgb
+from plate_ocr.errors import UserError
+from plate_ocr.evaluation import GAP, REPORT_JSON, REPORT_MD, SourceScore, align, evaluate
+from plate_ocr.model import CRNN, PlateRecognizer
+from plate_ocr.model.metrics import edit_counts
+from plate_ocr.reader import PlateReader
+
+REPO = Path(__file__).parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a busy machine two threads wait on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A real checkpoint of a tiny CRNN after one training step."""
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3))
+    batch = {
+        "images": torch.rand(4, 1, 32, 96),
+        "labels": ["0730011107"] * 4,
+        "sources": ["real"] * 4,
+    }
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, train_dataloaders=DataLoader([batch], batch_size=None))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+def _compose(tmp_path: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(
+            "eval",
+            overrides=[f"paths.output_dir={tmp_path}", "data.num_workers=0", *overrides],
+        )
+
+
+def test_align_agrees_with_edit_counts():
+    assert align("12345", "1245") == [("1", "1"), ("2", "2"), ("3", GAP), ("4", "4"), ("5", "5")]
+    assert align("123", "1293") == [("1", "1"), ("2", "2"), (GAP, "9"), ("3", "3")]
+    assert align("", "12") == [(GAP, "1"), (GAP, "2")]
+    for truth, reading in [("0730011107", "073011107"), ("12345611616", "9234561161"), ("1", "")]:
+        pairs = align(truth, reading)
+        assert (sum(t != r for t, r in pairs), sum(t == r for t, r in pairs)) == edit_counts(
+            truth, reading
+        )
+        assert "".join(t for t, _ in pairs if t != GAP) == truth
+        assert "".join(r for _, r in pairs if r != GAP) == reading
+
+
+def test_source_score_values():
+    score = SourceScore()
+    score.add(0, "0730011107", "0730011107", 0.9)  # right
+    score.add(1, "0730011107", "0830011107", 0.8)  # one substitution at position 2: 7 -> 8
+    score.add(2, "12345611616", "1234561161", 0.7)  # last digit missing
+    score.add(3, "12345611616", "", 0.1)  # nothing read
+    row = score.summary()
+    assert row["n"] == 4 and row["seq_acc"] == 0.25
+    assert row["cer"] == pytest.approx((0 + 1 + 1 + 11) / 42, abs=1e-6)
+    assert row["char_acc"] == pytest.approx((10 + 9 + 10 + 0) / 42, abs=1e-6)
+    assert row["by_length"]["10"] == {"n": 2, "seq_acc": 0.5, "char_acc": 0.95, "cer": 0.05}
+    assert row["by_length"]["11"]["seq_acc"] == 0.0
+    assert row["by_position"]["10"] == [1.0, 0.5] + [1.0] * 8
+    assert row["by_position"]["11"] == [0.5] * 10 + [0.0]
+    labels, counts = row["confusion"]["labels"], row["confusion"]["counts"]
+    assert counts[labels.index("7")][labels.index("8")] == 1
+    assert counts[labels.index("6")][labels.index(GAP)] == 1 + 3  # the last 6, the empty reading
+    assert sum(map(sum, counts)) == 10 + 10 + 11 + 11
+    worst = score.worst()
+    assert [e["index"] for e in worst] == [3, 1, 2]  # most edits, then most confident
+
+
+def test_report_on_tiny_model_and_folder(tmp_path, tiny_checkpoint, real_folder):
+    cfg = _compose(
+        tmp_path,
+        f"ckpt_path={tiny_checkpoint}",
+        f"data.real_dir={real_folder}",
+        "data.real_split=test",
+        "data.synthetic_test_size=8",
+        "data.batch_size=5",  # batches that do not divide the set
+    )
+    report = evaluate(cfg)
+    assert json.loads((tmp_path / REPORT_JSON).read_text()) == report
+    assert report["checkpoint"] == str(tiny_checkpoint)
+    assert report["image_size"] == [32, 96] and report["channels"] == 1
+    assert set(report["sources"]) == {"real", "synthetic"}
+    assert report["sources"]["synthetic"]["n"] == 8
+
+    # The real row is the test split, and its numbers are what reading those files gives.
+    real = report["sources"]["real"]
+    files = sorted((real_folder / "test").glob("*.jpg"))
+    truths = [f.stem.split("_")[0] for f in files]
+    readings = [r.text for r in PlateReader(tiny_checkpoint).read([read_rgb(f) for f in files])]
+    counts = [edit_counts(t, r) for t, r in zip(truths, readings, strict=True)]
+    assert real["split"] == "test" and real["n"] == len(files) == 12
+    assert real["seq_acc"] == pytest.approx(sum(map(str.__eq__, truths, readings)) / 12, abs=1e-6)
+    assert real["cer"] == pytest.approx(sum(e for e, _ in counts) / sum(map(len, truths)), abs=1e-6)
+    aligned = sum(max(len(t), len(r)) for t, r in zip(truths, readings, strict=True))
+    assert real["char_acc"] == pytest.approx(sum(m for _, m in counts) / aligned, abs=1e-6)
+    assert sum(v["n"] for v in real["by_length"].values()) == 12
+    assert all(len(accs) == int(length) for length, accs in real["by_position"].items())
+    wrong = sum(t != r for t, r in zip(truths, readings, strict=True))
+    assert len(real["worst_errors"]) == min(20, wrong)
+    for error in real["worst_errors"]:
+        assert Path(error["file"]).parent == real_folder / "test"
+        assert readings[files.index(Path(error["file"]))] == error["reading"]
+
+    markdown = (tmp_path / REPORT_MD).read_text()
+    assert "| real | test | 12 |" in markdown and "| synthetic | test | 8 |" in markdown
+    assert "Digit confusion" in markdown and "By position" in markdown
+    if wrong:
+        assert (tmp_path / "errors_real.png").stat().st_size > 0
+        assert "errors_real.png" in markdown
+
+
+def test_any_flat_folder_scores_every_crop_with_split_all(tmp_path, tiny_checkpoint, write_crop):
+    folder = tmp_path / "crops"
+    for i, label in enumerate(["0730011107", "12345611616", "150311016", "14379400016"]):
+        write_crop(folder / f"{label}_{i}.png")
+    cfg = _compose(
+        tmp_path / "run",
+        f"ckpt_path={tiny_checkpoint}",
+        f"data.real_dir={folder}",
+        "data.real_split=all",
+        "data.synthetic_test_size=0",
+    )
+    report = evaluate(cfg)
+    assert list(report["sources"]) == ["real"]
+    assert report["sources"]["real"]["n"] == 4
+
+
+def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop):
+    folder = tmp_path / "lpa_like"  # train and validation only, like the LPA crops
+    write_crop(folder / "train" / "0730011107.jpg")
+    write_crop(folder / "validation" / "12345611616.jpg")
+    cfg = _compose(tmp_path / "run", f"ckpt_path={tiny_checkpoint}", f"data.real_dir={folder}")
+    with pytest.raises(UserError, match=r"has no test crops: pass data.real_split=train\|valid"):
+        evaluate(cfg)
+    # The entry point shows it as one line and exits 2.
+    run = subprocess.run(
+        [
+            sys.executable,
+            "evaluate.py",
+            f"ckpt_path={tiny_checkpoint}",
+            f"data.real_dir={folder}",
+            "data.real_split=nope",
+            f"hydra.run.dir={tmp_path / 'h'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        "data.real_split=nope: use one of train, validation, test, all" in run.stdout + run.stderr
+    )
+    assert "Traceback" not in run.stdout + run.stderr

@@ -1,0 +1,163 @@
+"""plate-ocr export: ONNX that reads like the checkpoint; checkpoints never run pickled code."""
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+import plate_ocr.export
+from plate_ocr.cli import main
+from plate_ocr.data.folder import read_rgb
+from plate_ocr.errors import UserError
+from plate_ocr.model import CRNN, PlateRecognizer
+from plate_ocr.model.checkpoint import load_network
+from plate_ocr.reader import ONNX_CONFIG_KEY, PlateReader
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a busy machine two threads wait on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A real checkpoint of a tiny CRNN after one training step."""
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3))
+    batch = {
+        "images": torch.rand(4, 1, 32, 96),
+        "labels": ["0730011107"] * 4,
+        "sources": ["real"] * 4,
+    }
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, train_dataloaders=DataLoader([batch], batch_size=None))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+def test_onnx_reads_like_the_checkpoint(capsys, tmp_path, tiny_checkpoint, real_folder):
+    out = tmp_path / "model.onnx"
+    code = main(
+        [
+            "export",
+            str(tiny_checkpoint),
+            "--onnx",
+            str(out),
+            "--check-dir",
+            str(real_folder / "test"),
+            "--check-synthetic",
+            "16",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "same readings" in printed.out and "on 28 crops" in printed.out
+    assert not list(tmp_path.glob(".*tmp*"))  # the temporary file is gone
+
+    proto = onnx.load(str(out))
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(metadata[ONNX_CONFIG_KEY]) == load_network(tiny_checkpoint).config
+
+    # Any batch size (the batch axis is dynamic), log-probabilities, same readings.
+    crops = [read_rgb(p) for p in sorted((real_folder / "test").glob("*.jpg"))]
+    torch_reader, onnx_reader = PlateReader(tiny_checkpoint, device="cpu"), PlateReader(out)
+    assert onnx_reader.engine == "onnxruntime" and onnx_reader.image_size == (32, 96)
+    for batch in (crops[:1], crops[:5], crops):
+        images = torch_reader.preprocess(batch)
+        expected, actual = torch_reader.log_probs(images), onnx_reader.log_probs(images)
+        assert actual.shape == (len(batch), 24, 11)
+        assert torch.allclose(actual.exp().sum(-1), torch.ones(len(batch), 24), atol=1e-4)
+        assert torch.allclose(actual, expected, atol=1e-4)
+        _assert_same_readings(onnx_reader.read(batch), torch_reader.read(batch))
+
+    # predict takes the ONNX model as it takes the checkpoint.
+    assert main(["predict", str(out), str(real_folder / "test"), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(crops)
+
+
+def _assert_same_readings(actual, expected):
+    assert [r.text for r in actual] == [r.text for r in expected]
+    for a, e in zip(actual, expected, strict=True):
+        assert a.confidence == pytest.approx(e.confidence, rel=1e-3)
+
+
+def test_export_refuses_a_model_that_reads_differently(tmp_path, tiny_checkpoint, monkeypatch):
+    export_onnx = plate_ocr.export.export_onnx
+
+    def broken_export(net, path, opset):
+        with torch.no_grad():
+            net.classifier.bias[6] += 50.0  # every column now reads the digit 5
+        return export_onnx(net, path, opset)
+
+    monkeypatch.setattr(plate_ocr.export, "export_onnx", broken_export)
+    out = tmp_path / "model.onnx"
+    args = ["export", str(tiny_checkpoint), "--onnx", str(out), "--check-synthetic", "8"]
+    with pytest.raises(UserError, match="ONNX readings differ from the checkpoint's on 8 of 8"):
+        plate_ocr.export.run(_parse(args))
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the temporary file
+
+
+def _parse(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    plate_ocr.export.add_arguments(parser)
+    return parser.parse_args(argv[1:])
+
+
+class _Payload:
+    """Unpickling this calls ``Path.touch``: proof that a checkpoint ran code."""
+
+    def __init__(self, target: Path):
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.touch, (self.target,))
+
+
+def test_a_checkpoint_with_a_pickle_payload_is_refused(capsys, tmp_path, tiny_checkpoint):
+    marker = tmp_path / "payload_ran"
+    evil = tmp_path / "evil.ckpt"
+    state = torch.load(tiny_checkpoint, map_location="cpu", weights_only=True)
+    torch.save(state | {"evil": _Payload(marker)}, evil)
+
+    with pytest.raises(UserError, match="evil.ckpt: refused to load checkpoint"):
+        load_network(evil)
+    assert main(["export", str(evil), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert main(["predict", str(evil), str(tmp_path)]) == 2
+    assert "refused to load checkpoint" in capsys.readouterr().err
+    assert not marker.exists()  # the payload never ran
+    assert not (tmp_path / "m.onnx").exists()
+
+    # and the file really is a payload: an unsafe load would have run it
+    torch.load(evil, map_location="cpu", weights_only=False)
+    assert marker.exists()
+
+
+def test_the_exported_model_keeps_three_channel_input(tmp_path):
+    net = CRNN(image_size=(32, 64), in_channels=3, channels=(4, 4, 4, 4), hidden=8).eval()
+    path = plate_ocr.export.export_onnx(net, tmp_path / "rgb.onnx")
+    reader = PlateReader(path)
+    crop = np.random.default_rng(0).integers(0, 255, (40, 120, 3), dtype=np.uint8)
+    assert reader.in_channels == 3 and reader.preprocess([crop]).shape == (1, 3, 32, 64)
+    _assert_same_readings(reader.read([crop]), PlateReader(net, device="cpu").read([crop]))

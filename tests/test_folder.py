@@ -1,0 +1,144 @@
+import logging
+
+import numpy as np
+import pytest
+
+from plate_ocr.data.folder import PlateFolder, find_splits, split_by_plate
+from plate_ocr.errors import UserError
+
+
+def test_split_folders_read_labels_at_natural_length(tmp_path, write_crop):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "train" / "12345611616_1.JPG")
+    write_crop(tmp_path / "train" / "150311016.png")
+    write_crop(tmp_path / "validation" / "0073411018 (2).jpeg")
+    (tmp_path / "train" / "notes.txt").write_text("not an image, ignored")
+    splits = find_splits(tmp_path)
+    assert {name: [label for _, label in samples] for name, samples in splits.items()} == {
+        "train": ["12345611616", "12345611616", "150311016"],
+        "validation": ["0073411018"],
+        "test": [],
+    }
+    assert all(path.is_file() for samples in splits.values() for path, _ in samples)
+
+
+def test_labels_csv_takes_precedence_over_file_names(tmp_path, write_crop):
+    write_crop(tmp_path / "train" / "11111111116.jpg")
+    write_crop(tmp_path / "train" / "photo one.png")
+    (tmp_path / "train" / "labels.csv").write_text(
+        "filename,text\n11111111116.jpg,222222 216 16\nphoto one.png,0073411018\n"
+    )
+    labels = sorted(label for _, label in find_splits(tmp_path)["train"])
+    assert labels == ["0073411018", "22222221616"]
+
+
+def _flat_folder(root, write_crop, plates=60):
+    rng = np.random.default_rng(1)
+    for i in range(plates):
+        label = f"{i:06d}11{i % 10}16"
+        for copy in range(int(rng.integers(1, 4))):
+            write_crop(root / (label + (f"_{copy}" if copy else "") + ".jpg"), size=(8, 16))
+
+
+def test_flat_folder_is_split_by_plate_and_seeded(tmp_path, write_crop):
+    _flat_folder(tmp_path, write_crop)
+    splits = find_splits(tmp_path, seed=3)
+    plates = {name: {label for _, label in samples} for name, samples in splits.items()}
+    assert not plates["train"] & plates["validation"]
+    assert not plates["train"] & plates["test"]
+    assert not plates["validation"] & plates["test"]
+    everything = sorted(sample for samples in splits.values() for sample in samples)
+    assert everything == sorted((p, p.stem.split("_")[0]) for p in tmp_path.iterdir())
+    total = len(everything)
+    assert 0.7 * total <= len(splits["train"]) <= 0.9 * total
+    assert len(splits["validation"]) and len(splits["test"])
+    assert find_splits(tmp_path, seed=3) == splits
+    assert find_splits(tmp_path, seed=4) != splits
+
+
+def test_split_by_plate_honours_zero_fractions(tmp_path):
+    samples = [(tmp_path / f"{i}.jpg", f"{i:010d}") for i in range(20)]
+    splits = split_by_plate(samples, fractions=(1, 0, 0))
+    assert len(splits["train"]) == 20 and not splits["validation"] and not splits["test"]
+    with pytest.raises(UserError, match="sum to 1"):
+        split_by_plate(samples, fractions=(0.5, 0.1, 0.1))
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("IMG_0001.jpg", "characters other than digits"),
+        ("1234567890123.jpg", "has 13 digits, expected 9-11"),
+        ("12345611600.jpg", "ends in wilaya 00"),
+    ],
+)
+def test_bad_label_names_the_file(tmp_path, write_crop, name, reason):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "train" / name)
+    with pytest.raises(UserError, match=reason) as error:
+        find_splits(tmp_path)
+    assert str(tmp_path / "train" / name) in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_csv_row_naming_a_missing_file(tmp_path, write_crop):
+    write_crop(tmp_path / "a.jpg")
+    (tmp_path / "labels.csv").write_text("a.jpg,12345611616\ngone.jpg,12345611616\n")
+    with pytest.raises(UserError, match=r"gone.jpg: named in labels.csv line 2 but .* not exist"):
+        find_splits(tmp_path)
+
+
+def test_image_missing_from_labels_csv(tmp_path, write_crop):
+    write_crop(tmp_path / "a.jpg")
+    write_crop(tmp_path / "b.jpg")
+    (tmp_path / "labels.csv").write_text("a.jpg,12345611616\n")
+    with pytest.raises(UserError, match=r"b.jpg: not listed in"):
+        find_splits(tmp_path)
+
+
+def test_empty_folders(tmp_path, write_crop):
+    with pytest.raises(UserError, match=r"folder has no .jpg/.jpeg/.png images"):
+        find_splits(tmp_path)
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    (tmp_path / "test").mkdir()
+    with pytest.raises(UserError, match=r"test: folder has no"):
+        find_splits(tmp_path)
+
+
+def test_missing_root_names_the_setting_to_fix(tmp_path):
+    with pytest.raises(UserError, match=r"nowhere does not exist: set data.real.root to"):
+        find_splits(tmp_path / "nowhere", config_key="data.real.root")
+
+
+def test_skip_bad_drops_bad_files_with_one_counted_warning(tmp_path, write_crop, caplog):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "train" / "IMG_1.jpg")
+    write_crop(tmp_path / "train" / "123.jpg")
+    with caplog.at_level(logging.WARNING):
+        splits = find_splits(tmp_path, skip_bad=True)
+    assert [label for _, label in splits["train"]] == ["12345611616"]
+    assert "skipping 2 bad input(s)" in caplog.text
+
+
+def test_plate_folder_decodes_rgb_once_even_from_non_ascii_paths(tmp_path, write_crop):
+    path = write_crop(tmp_path / "plaque é" / "12345611616.png", colour=(255, 0, 0))
+    dataset = PlateFolder([(path, "12345611616")])
+    path.unlink()  # decoded up front: the file is no longer needed
+    image, label = dataset[0]
+    assert len(dataset) == 1 and label == "12345611616"
+    assert image.shape == (24, 80, 3) and image.dtype == np.uint8
+    assert tuple(image[0, 0]) == (255, 0, 0)
+
+
+def test_unreadable_image_names_the_file(tmp_path, write_crop):
+    good = write_crop(tmp_path / "12345611616.jpg")
+    bad = tmp_path / "12345611617.jpg"
+    bad.write_bytes(b"not a jpeg")
+    empty = tmp_path / "12345611618.jpg"
+    empty.touch()
+    for path in (bad, empty):
+        with pytest.raises(UserError, match="not a readable image") as error:
+            PlateFolder([(good, "12345611616"), (path, "12345611617")])
+        assert str(path) in str(error.value)
+    dataset = PlateFolder([(good, "1"), (bad, "2"), (empty, "3")], skip_bad=True)
+    assert dataset.labels == ["1"]

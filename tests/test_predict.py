@@ -1,0 +1,121 @@
+"""plate-ocr predict: batched reading of files and folders; a corrupt file never stops a batch."""
+
+import csv
+import functools
+import io
+import json
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from plate_ocr.cli import main
+from plate_ocr.data.folder import read_rgb
+from plate_ocr.model import CRNN, PlateRecognizer
+from plate_ocr.model.codec import Reading
+from plate_ocr.predict import plate_text
+from plate_ocr.reader import PlateReader
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a busy machine two threads wait on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A real checkpoint of a tiny CRNN after one training step."""
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3))
+    batch = {
+        "images": torch.rand(4, 1, 32, 96),
+        "labels": ["0730011107"] * 4,
+        "sources": ["real"] * 4,
+    }
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, train_dataloaders=DataLoader([batch], batch_size=None))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+@pytest.fixture
+def folder_with_corrupt_file(tmp_path, real_folder) -> Path:
+    """Five real crops (one in a subfolder), a corrupt .jpg among them and a stray text file."""
+    folder = tmp_path / "images"
+    crops = sorted((real_folder / "test").glob("*.jpg"))[:5]
+    for i, crop in enumerate(crops):
+        target = folder / ("sub" if i == 4 else "") / crop.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(crop.read_bytes())
+    (folder / "0000broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_a_corrupt_file_is_reported_and_skipped(capsys, tiny_checkpoint, folder_with_corrupt_file):
+    code = main(
+        [
+            "predict",
+            str(tiny_checkpoint),
+            str(folder_with_corrupt_file),
+            "--format",
+            "json",
+            "--batch-size",
+            "2",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1  # something was skipped: scripts can tell
+    rows = json.loads(out)
+    files = sorted(p for p in folder_with_corrupt_file.rglob("*.jpg") if "broken" not in p.name)
+    assert [Path(r["file"]) for r in rows] == files  # every good image, in order, none twice
+    assert "0000broken.jpg" in err and "skipped" in err and "1 input(s) skipped" in err
+
+    # The rows are what reading those images in one batch gives: batching changes nothing.
+    readings = PlateReader(tiny_checkpoint).read([read_rgb(p) for p in files])
+    assert [r["plate"] for r in rows] == [plate_text(r) for r in readings]
+    for row, reading in zip(rows, readings, strict=True):
+        assert row["confidence"] == pytest.approx(reading.confidence, abs=1e-4)
+
+
+def test_csv_and_text_formats_and_missing_inputs(capsys, tiny_checkpoint, real_folder, tmp_path):
+    image = sorted((real_folder / "test").glob("*.jpg"))[0]
+    missing = tmp_path / "missing.png"
+    assert main(["predict", str(tiny_checkpoint), str(image), str(missing), "--format", "csv"]) == 1
+    out, err = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["file"] for r in rows] == [str(image)]
+    assert float(rows[0]["confidence"]) >= 0 and "missing.png: no such file" in err
+
+    assert main(["predict", str(tiny_checkpoint), str(image)]) == 0
+    out, _ = capsys.readouterr()
+    file, plate, confidence = out.rstrip("\n").split("\t")
+    assert file == str(image) and plate == (rows[0]["plate"] or "-")
+    assert confidence == rows[0]["confidence"]
+
+
+def test_plate_text_is_the_display_form_when_valid():
+    assert plate_text(Reading("12345611616", 0.9)) == "123456 116 16"
+    assert plate_text(Reading("14379400016", 0.9)) == "143794 000 16"
+    assert plate_text(Reading("1437940016", 0.9)) == "143794 00 16"  # temporary plate
+    assert plate_text(Reading("123", 0.1)) == "123"  # not a plate: the digits as read
+
+
+def test_a_missing_model_is_one_line(capsys, tmp_path):
+    assert main(["predict", str(tmp_path / "nope.ckpt"), str(tmp_path)]) == 2
+    assert "nope.ckpt: checkpoint not found" in capsys.readouterr().err
