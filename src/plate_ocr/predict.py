@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,16 +107,20 @@ def run(args: argparse.Namespace) -> int:
             printer.row(path, reading)
         batch.clear()
 
-    for item in load_images(args.inputs):
-        if isinstance(item, UserError):
-            print(f"plate-ocr predict: skipped {item}", file=sys.stderr)
-            skipped += 1
-            continue
-        batch.append(item)
-        if len(batch) == args.batch_size:
-            flush()
-    flush()
-    printer.close()
+    try:
+        for item in load_images(args.inputs):
+            if isinstance(item, UserError):
+                print(f"plate-ocr predict: skipped {item}", file=sys.stderr)
+                skipped += 1
+                continue
+            batch.append(item)
+            if len(batch) == args.batch_size:
+                flush()
+        flush()
+        printer.close()
+    except BrokenPipeError:  # `plate-ocr predict ... | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     if skipped:
         print(f"plate-ocr predict: {skipped} input(s) skipped", file=sys.stderr)
     return 1 if skipped else 0

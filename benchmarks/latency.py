@@ -1,0 +1,125 @@
+"""Plate-reading latency and throughput per model size: PyTorch eager vs ONNX Runtime.
+
+    python benchmarks/latency.py [--models crnn_small,crnn_base,crnn_large]
+                                 [--inputs 64x200,32x128] [--threads 1] [--seconds 1.0]
+
+Each row reads plates through ``PlateReader`` as ``plate-ocr predict`` does: a crop at a
+typical native size (60x190 RGB) resized, converted, run and greedily decoded. ``b1`` is the
+median time per plate at batch 1 (``net`` is the network alone); ``b64`` is plates per second
+at batch 64. Weights are random: latency does not depend on training. CPU figures use
+``--threads`` threads (default one core: ``torch.set_num_threads`` and ORT's intra-op
+threads); CUDA rows follow when a GPU is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from plate_ocr.export import export_onnx, synthetic_crops
+from plate_ocr.reader import PlateReader
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+NATIVE_CROP = (60, 190)  # H, W: about the median real crop
+
+
+def build_network(model: str, image_size: tuple[int, int]) -> torch.nn.Module:
+    """The CRNN of ``conf/model/<model>.yaml`` for a one-channel input of ``image_size``."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                f"model={model}",
+                f"data.image_size=[{image_size[0]},{image_size[1]}]",
+                "data.channels=1",
+            ],
+        )
+    return instantiate(cfg.model.net).eval()
+
+
+def _times(fn, seconds: float, least: int) -> list[float]:
+    """Wall-clock seconds per call: at least ``least`` calls and ``seconds`` in all."""
+    fn()  # warm up: allocations, lazy initialisation, ORT graph optimisation
+    times, start = [], time.perf_counter()
+    while len(times) < least or time.perf_counter() - start < seconds:
+        begin = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - begin)
+    return times
+
+
+def measure(reader: PlateReader, crops: list[np.ndarray], seconds: float) -> dict[str, float]:
+    one, batch = crops[:1], crops[:64]
+    network_input = reader.preprocess(one)
+    if reader.device.startswith("cuda"):
+
+        def network() -> None:
+            reader.log_probs(network_input)
+            torch.cuda.synchronize()
+    else:
+
+        def network() -> None:
+            reader.log_probs(network_input)
+
+    return {
+        "b1_ms": 1e3 * statistics.median(_times(lambda: reader.read(one), seconds, 20)),
+        "net_ms": 1e3 * statistics.median(_times(network, seconds, 20)),
+        "b64_per_s": len(batch) / statistics.median(_times(lambda: reader.read(batch), seconds, 3)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="crnn_small,crnn_base,crnn_large")
+    parser.add_argument("--inputs", default="64x200,32x128", help="model input sizes, HxW")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1 core)")
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    crops = synthetic_crops(64, NATIVE_CROP)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+    header = "| model | input | params | engine | device | b1 ms/plate | b1 net ms | b64 plates/s |"
+    print(f"{args.threads} CPU thread(s), crops {NATIVE_CROP[0]}x{NATIVE_CROP[1]}\n")
+    print(header + "\n|" + "---|" * header.count(" | ") + "---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for model in args.models.split(","):
+            for text in args.inputs.split(","):
+                size = tuple(int(v) for v in text.split("x"))
+                net = build_network(model, size)
+                onnx_path = export_onnx(net, Path(folder) / f"{model}_{text}.onnx")
+                for device in devices:
+                    readers = {
+                        "pytorch": PlateReader(net, device=device),
+                        "onnxruntime": PlateReader(onnx_path, device=device, threads=args.threads),
+                    }
+                    for engine, reader in readers.items():
+                        if (
+                            device == "cuda"
+                            and engine == "onnxruntime"
+                            and ("CUDAExecutionProvider" not in reader.session.get_providers())
+                        ):
+                            print(f"| {model} | {text} | | onnxruntime | cuda | no CUDA provider |")
+                            continue
+                        m = measure(reader, crops, args.seconds)
+                        print(
+                            f"| {model} | {text} | {net.num_parameters() / 1e6:.2f} M | {engine} "
+                            f"| {device} | {m['b1_ms']:.2f} | {m['net_ms']:.2f} "
+                            f"| {m['b64_per_s']:.0f} |",
+                            flush=True,
+                        )
+                net.cpu()
+
+
+if __name__ == "__main__":
+    main()
