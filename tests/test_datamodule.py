@@ -131,3 +131,20 @@ def test_rendered_synthetic_folder_is_a_source(tmp_path, real_folder):
     datamodule = _datamodule(synthetic_dir=str(tmp_path), epoch_size=10)
     assert len(datamodule.train_sources["synthetic"]) == 5
     assert _epoch_sources(datamodule) == ["synthetic"] * 10
+
+
+def test_workers_start_after_opencv_used_its_threads(real_folder):
+    # Regression: forked workers that reconfigured OpenCV's thread pool hung forever.
+    big = np.random.default_rng(0).integers(0, 255, (2000, 2000, 3), np.uint8)
+    for _ in range(3):
+        cv2.warpAffine(big, np.eye(2, 3), (2000, 2000))
+    datamodule = _datamodule(
+        real_dir=str(real_folder),
+        real_ratio=0.5,
+        epoch_size=64,
+        num_workers=2,
+        persistent_workers=False,
+    )
+    loader = datamodule.train_dataloader()
+    loader.timeout = 20  # seconds; a batch takes well under one
+    assert sum(len(batch["labels"]) for batch in loader) == 64

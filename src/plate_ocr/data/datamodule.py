@@ -82,11 +82,6 @@ class SourcePlates(Dataset):
         return _finish(image, self.pipeline, self.channels), label, self.source
 
 
-def _single_threaded_opencv(worker_id: int) -> None:
-    """Workers are the parallelism; OpenCV's own threads in each would fight over the cores."""
-    cv2.setNumThreads(1)
-
-
 def collate_plates(items: list[Item]) -> dict:
     images = torch.from_numpy(np.stack([item[0] for item in items]))  # (B, H, W, C) uint8
     return {
@@ -218,7 +213,6 @@ class PlateDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,
             collate_fn=collate_plates,
-            worker_init_fn=_single_threaded_opencv,
             **kwargs,
         )
 
