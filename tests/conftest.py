@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
 
 REPO = Path(__file__).parents[1]
 LPA_DIR = REPO.parent / "shared" / "data" / "lpa_recognition"
@@ -56,3 +60,39 @@ def real_folder(tmp_path_factory) -> Path:
             image = render_plate(label, rng, size=(48, 150))
             cv2.imwrite(str(root / split / f"{label}_{i}.jpg"), image[..., ::-1])
     return root
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a busy machine two threads wait on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A real checkpoint of a tiny CRNN after one training step."""
+    from plate_ocr.model import CRNN, PlateRecognizer
+
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3))
+    batch = {
+        "images": torch.rand(4, 1, 32, 96),
+        "labels": ["0730011107"] * 4,
+        "sources": ["real"] * 4,
+    }
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, train_dataloaders=DataLoader([batch], batch_size=None))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    trainer.save_checkpoint(path)
+    return path

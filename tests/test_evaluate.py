@@ -1,59 +1,20 @@
 """evaluate.py: the report's fields and values on a tiny model and folder."""
 
-import functools
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
-import torch
 from hydra import compose, initialize_config_dir
-from torch.utils.data import DataLoader
 
 from plate_ocr.data.folder import read_rgb
 from plate_ocr.errors import UserError
-from plate_ocr.evaluation import GAP, REPORT_JSON, REPORT_MD, SourceScore, align, evaluate
-from plate_ocr.model import CRNN, PlateRecognizer
-from plate_ocr.model.metrics import edit_counts
+from plate_ocr.evaluation import REPORT_JSON, REPORT_MD, SourceScore, evaluate
+from plate_ocr.model.metrics import GAP, align, edit_counts
 from plate_ocr.reader import PlateReader
 
 REPO = Path(__file__).parents[1]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; on a busy machine two threads wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
-    """A real checkpoint of a tiny CRNN after one training step."""
-    torch.manual_seed(0)
-    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
-    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3))
-    batch = {
-        "images": torch.rand(4, 1, 32, 96),
-        "labels": ["0730011107"] * 4,
-        "sources": ["real"] * 4,
-    }
-    trainer = pl.Trainer(
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, train_dataloaders=DataLoader([batch], batch_size=None))
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
-    trainer.save_checkpoint(path)
-    return path
 
 
 def _compose(tmp_path: Path, *overrides: str):

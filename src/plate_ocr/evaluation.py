@@ -29,7 +29,7 @@ from tqdm import tqdm
 from plate_ocr.data.folder import SPLITS, find_splits
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
-from plate_ocr.model.metrics import PlateMetrics
+from plate_ocr.model.metrics import GAP, PlateMetrics, align
 from plate_ocr.plates import ALPHABET, MAX_LENGTH
 from plate_ocr.reader import PlateReader
 
@@ -38,47 +38,7 @@ log = logging.getLogger(__name__)
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
 REAL_SPLITS = (*SPLITS, "all")
 WORST_ERRORS = 20
-GAP = "-"  # a digit missing from the reading, or one the reading added
 CONFUSION_LABELS = [*ALPHABET, GAP]
-
-
-def align(truth: str, reading: str) -> list[tuple[str, str]]:
-    """An optimal edit alignment as (truth char, reading char) pairs, ``GAP`` for none.
-
-    Ties prefer more matched characters, as ``metrics.edit_counts`` does, so the matches
-    here are the ones character accuracy counts.
-    """
-    n, m = len(truth), len(reading)
-    # cost[i][j] = (edits, -matches) aligning truth[:i] with reading[:j]
-    cost = [[(0, 0)] * (m + 1) for _ in range(n + 1)]
-    for i in range(n + 1):
-        for j in range(m + 1):
-            if i == 0 or j == 0:
-                cost[i][j] = (i + j, 0)
-                continue
-            same = truth[i - 1] == reading[j - 1]
-            diagonal = cost[i - 1][j - 1]
-            cost[i][j] = min(
-                (diagonal[0] + (not same), diagonal[1] - same),
-                (cost[i - 1][j][0] + 1, cost[i - 1][j][1]),
-                (cost[i][j - 1][0] + 1, cost[i][j - 1][1]),
-            )
-    pairs, i, j = [], n, m
-    while i or j:
-        if i and j:
-            same = truth[i - 1] == reading[j - 1]
-            diagonal = cost[i - 1][j - 1]
-            if cost[i][j] == (diagonal[0] + (not same), diagonal[1] - same):
-                pairs.append((truth[i - 1], reading[j - 1]))
-                i, j = i - 1, j - 1
-                continue
-        if i and cost[i][j] == (cost[i - 1][j][0] + 1, cost[i - 1][j][1]):
-            pairs.append((truth[i - 1], GAP))
-            i -= 1
-        else:
-            pairs.append((GAP, reading[j - 1]))
-            j -= 1
-    return pairs[::-1]
 
 
 @dataclass

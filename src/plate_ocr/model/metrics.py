@@ -10,23 +10,51 @@ from __future__ import annotations
 import torch
 from torchmetrics import Metric
 
+GAP = "-"  # in an alignment: a digit missing from the reading, or one the reading added
 
-def edit_counts(truth: str, prediction: str) -> tuple[int, int]:
-    """(Levenshtein distance, matched characters on one optimal alignment)."""
-    n, m = len(truth), len(prediction)
-    # cost[i][j] = (edits, -matches) so ties prefer the alignment with more matches
-    cost = [[(j, 0) for j in range(m + 1)]] + [[(i, 0)] + [(0, 0)] * m for i in range(1, n + 1)]
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            same = truth[i - 1] == prediction[j - 1]
+
+def align(truth: str, reading: str) -> list[tuple[str, str]]:
+    """An optimal edit alignment as (truth char, reading char) pairs, ``GAP`` for none.
+
+    Ties prefer the alignment with more matched characters.
+    """
+    n, m = len(truth), len(reading)
+    # cost[i][j] = (edits, -matches) aligning truth[:i] with reading[:j]
+    cost = [[(0, 0)] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == 0 or j == 0:
+                cost[i][j] = (i + j, 0)
+                continue
+            same = truth[i - 1] == reading[j - 1]
             diagonal = cost[i - 1][j - 1]
             cost[i][j] = min(
                 (diagonal[0] + (not same), diagonal[1] - same),
                 (cost[i - 1][j][0] + 1, cost[i - 1][j][1]),
                 (cost[i][j - 1][0] + 1, cost[i][j - 1][1]),
             )
-    edits, negative_matches = cost[n][m]
-    return edits, -negative_matches
+    pairs, i, j = [], n, m
+    while i or j:
+        if i and j:
+            same = truth[i - 1] == reading[j - 1]
+            diagonal = cost[i - 1][j - 1]
+            if cost[i][j] == (diagonal[0] + (not same), diagonal[1] - same):
+                pairs.append((truth[i - 1], reading[j - 1]))
+                i, j = i - 1, j - 1
+                continue
+        if i and cost[i][j] == (cost[i - 1][j][0] + 1, cost[i - 1][j][1]):
+            pairs.append((truth[i - 1], GAP))
+            i -= 1
+        else:
+            pairs.append((GAP, reading[j - 1]))
+            j -= 1
+    return pairs[::-1]
+
+
+def edit_counts(truth: str, prediction: str) -> tuple[int, int]:
+    """(Levenshtein distance, matched characters on one optimal alignment)."""
+    pairs = align(truth, prediction)
+    return sum(t != r for t, r in pairs), sum(t == r for t, r in pairs)
 
 
 class PlateMetrics(Metric):
