@@ -128,3 +128,25 @@ def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
         timeout=120,
     )
     assert cli.returncode == 0 and cli.stdout == report
+
+
+def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = _compose(
+        tmp_path,
+        "trainer=cpu",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=2",
+        "trainer.log_every_n_steps=1",
+        f"data.real_dir={real_folder}",
+    )
+    train(cfg)
+    run = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0}).Reload()
+    tags = run.Tags()
+    assert {"train/loss", "val/real/seq_acc", "val/synthetic/cer", "val/seq_acc"} <= set(
+        tags["scalars"]
+    )
+    assert {"predictions/real", "predictions/synthetic"} <= set(tags["images"])
+    assert "final/test/synthetic/seq_acc" in tags["scalars"]
+    assert "_hparams_/session_start_info" in run.PluginTagToContent("hparams")

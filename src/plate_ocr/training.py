@@ -69,7 +69,9 @@ def train(cfg: DictConfig) -> float:
         if isinstance(logger, TensorBoardLogger):
             hparams = OmegaConf.to_container(cfg, resolve=True)
             hparams.pop("hydra", None)
-            logger.log_hyperparams(hparams, {k: v for k, v in metrics.items() if "/" in k})
+            # under their own tags, so the final values don't land at step 0 of the curves
+            final = {f"final/{k}": v for k, v in metrics.items() if "/" in k}
+            logger.log_hyperparams(hparams, final)
     record = {
         "best_checkpoint": best,
         "metrics": metrics,
