@@ -22,7 +22,7 @@ from plate_ocr.data.augment import build_augmentation
 from plate_ocr.data.folder import PlateFolder, find_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.errors import UserError
-from plate_ocr.synth import SyntheticPlates
+from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,12 @@ class PlateDataModule(pl.LightningDataModule):
         real_test_split: str = "test",
         skip_bad: bool = False,
         seed: int = 0,
+        synthetic_factors: Factors = DEFAULT_FACTORS,
     ):
-        """``real_ratio=None`` means the default: 0.2 with a real folder, 0 without one."""
+        """``real_ratio=None`` means the default: 0.2 with a real folder, 0 without one.
+
+        ``synthetic_factors`` skews the on-the-fly renderer (see ``plate_ocr.synth.Factors``).
+        """
         super().__init__()
         if channels not in (1, 3):
             raise UserError(f"data.channels={channels}: use 1 (grayscale) or 3 (RGB)")
@@ -149,6 +153,7 @@ class PlateDataModule(pl.LightningDataModule):
         self.synthetic_sizes = {"validation": synthetic_val_size, "test": synthetic_test_size}
         self.real_val_split, self.real_test_split = real_val_split, real_test_split
         self.skip_bad, self.seed = skip_bad, seed
+        self.synthetic_factors = synthetic_factors
         self.train_sources: dict[str, Dataset] = {}
         self.eval_sources: dict[str, dict[str, Dataset]] = {"validation": {}, "test": {}}
 
@@ -173,7 +178,10 @@ class PlateDataModule(pl.LightningDataModule):
             for split in ("validation", "test"):
                 self.eval_sources[split]["synthetic"] = PlateFolder(splits[split], self.skip_bad)
             return
-        self.train_sources["synthetic"] = SyntheticPlates(_ENDLESS, self.seed, self.image_size)
+        factors = self.synthetic_factors
+        self.train_sources["synthetic"] = SyntheticPlates(
+            _ENDLESS, self.seed, self.image_size, factors=factors
+        )
         offsets = {"validation": _VALIDATION_SEED_OFFSET, "test": _TEST_SEED_OFFSET}
         for split, offset in offsets.items():
             plates = SyntheticPlates(
