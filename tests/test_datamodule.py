@@ -7,6 +7,7 @@ import torch
 from plate_ocr.data.augment import build_augmentation
 from plate_ocr.data.datamodule import PlateDataModule
 from plate_ocr.errors import UserError
+from plate_ocr.synth import Factors
 
 TINY = dict(
     image_size=(32, 96), batch_size=16, num_workers=0, synthetic_val_size=8, synthetic_test_size=8
@@ -148,3 +149,18 @@ def test_workers_start_after_opencv_used_its_threads(real_folder):
     loader = datamodule.train_dataloader()
     loader.timeout = 20  # seconds; a batch takes well under one
     assert sum(len(batch["labels"]) for batch in loader) == 64
+
+
+def test_synthetic_factors_reach_training_and_evaluation_sets():
+    yellow = _datamodule(synthetic_factors=Factors(p_yellow=1.0), epoch_size=8, channels=3)
+    white = _datamodule(synthetic_factors=Factors(p_yellow=0.0), epoch_size=8, channels=3)
+
+    def blue_minus_red(datamodule, split=None) -> float:
+        if split is None:
+            images = next(iter(datamodule.train_dataloader()))["images"]
+        else:
+            images = next(iter(datamodule._eval_loaders(split)[0]))["images"]
+        return float((images[:, 2] - images[:, 0]).mean())  # yellow plates have little blue
+
+    for split in (None, "validation", "test"):
+        assert blue_minus_red(yellow, split) < blue_minus_red(white, split) - 0.05, split

@@ -184,9 +184,8 @@ class PlateDataModule(pl.LightningDataModule):
         )
         offsets = {"validation": _VALIDATION_SEED_OFFSET, "test": _TEST_SEED_OFFSET}
         for split, offset in offsets.items():
-            plates = SyntheticPlates(
-                self.synthetic_sizes[split], self.seed + offset, self.image_size
-            )
+            size = self.synthetic_sizes[split]
+            plates = SyntheticPlates(size, self.seed + offset, self.image_size, factors=factors)
             self.eval_sources[split]["synthetic"] = _Rendered(plates)
 
     def _setup_real(self) -> None:
