@@ -67,7 +67,10 @@ def render(sweep_dir: Path) -> str:
             f"{sweep_dir}: no Hydra runs here; pass an outputs/multirun/<date>/<time> folder"
         )
     finished.sort(key=lambda r: -r["score"] if not math.isnan(r["score"]) else math.inf)
-    keys = sorted({k for r in finished for k in r["overrides"]})
+    every = sorted({k for r in finished for k in r["overrides"]})
+    # a column per swept key; what every run shares is said once above the table
+    keys = [k for k in every if len({r["overrides"].get(k) for r in finished}) > 1]
+    shared = [f"{k}={finished[0]['overrides'][k]}" for k in every if k not in keys]
     metrics = [c for c in COLUMNS if any(c in r["metrics"] for r in finished)]
     target = finished[0]["target"] if finished else "val/seq_acc"
     header = ["run", *keys, target, *[m for m in metrics if m != target]]
@@ -76,6 +79,7 @@ def render(sweep_dir: Path) -> str:
         "",
         f"Best first, by `{target}`.",
         "",
+        *([f"Every run: `{' '.join(shared)}`", ""] if shared else []),
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]

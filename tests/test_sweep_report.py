@@ -1,0 +1,47 @@
+import json
+
+import pytest
+
+from plate_ocr.cli import main
+from plate_ocr.sweep_report import REPORT_FILE, render
+
+
+def _run(sweep, name, ratio, score, finished=True):
+    run = sweep / name
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text(
+        f"- data.real_ratio={ratio}\n- trainer.max_epochs=3\n"
+    )
+    if finished:
+        record = {
+            "config": {"optimized_metric": "val/seq_acc"},
+            "metrics": {"val/seq_acc": score, "val/real/seq_acc": score},
+        }
+        (run / "metrics.json").write_text(json.dumps(record))
+
+
+def test_best_run_first_swept_keys_as_columns(tmp_path):
+    _run(tmp_path, "0", 0.1, 0.80)
+    _run(tmp_path, "1", 0.2, 0.90)
+    _run(tmp_path, "2", 0.3, 0.0, finished=False)
+    text = render(tmp_path)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "run" not in line]
+    assert [row.split("|")[2].strip() for row in rows] == ["0.2", "0.1"]
+    assert "Every run: `trainer.max_epochs=3`" in text
+    assert "Run 2 left no metrics.json" in text
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    _run(tmp_path, "0", 0.1, 0.5)
+    assert main(["sweep-report", str(tmp_path)]) == 0
+    assert (tmp_path / REPORT_FILE).read_text() == capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make", [False, True])
+def test_not_a_sweep_is_one_line_error(tmp_path, capsys, make):
+    target = tmp_path / "nothing"
+    if make:
+        target.mkdir()
+    assert main(["sweep-report", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(target) in err
