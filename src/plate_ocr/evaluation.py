@@ -23,10 +23,10 @@ import cv2
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.data import ConcatDataset, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from plate_ocr.data.folder import SPLITS, find_splits
+from plate_ocr.data.folder import SPLITS, PlateFolder, find_splits
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.metrics import GAP, PlateMetrics, align
@@ -102,7 +102,7 @@ class Source:
     name: str
     split: str
     dataset: Dataset
-    files: list[str] | None = None  # the file of each sample, when the source is a folder
+    files: list[str] | None = None  # the file of each sample, for real crops
 
 
 def build_sources(data: DictConfig, image_size, channels: int) -> list[Source]:
@@ -111,56 +111,40 @@ def build_sources(data: DictConfig, image_size, channels: int) -> list[Source]:
     real_split = settings.pop("real_split", "test")
     if real_split not in REAL_SPLITS:
         raise UserError(f"data.real_split={real_split}: use one of {', '.join(REAL_SPLITS)}")
-    real_files = None
+    sources = []
     if settings.get("real_dir"):
         real_dir = settings["real_dir"]
         splits = find_splits(
             real_dir, settings["seed"], skip_bad=settings["skip_bad"], config_key="data.real_dir"
         )
-        chosen = list(SPLITS) if real_split == "all" else [real_split]
-        if not any(splits[name] for name in chosen):
+        chosen = SPLITS if real_split == "all" else (real_split,)
+        samples = [sample for name in chosen for sample in splits[name]]
+        if not samples:
             present = [name for name in SPLITS if splits[name]]
             raise UserError(
                 f"data.real_dir={real_dir} has no {real_split} crops: pass "
                 f"data.real_split={'|'.join(present)} or all (every crop)"
             )
-        real_files = [str(path) for name in chosen for path, _ in splits[name]]
-    datamodule = hydra.utils.instantiate(
-        settings,
-        image_size=list(image_size),
-        channels=channels,
-        real_ratio=0.0,  # nothing is trained: no folder needs a train split
-        real_ratio_schedule=None,
-        # "all" takes validation and test from the eval splits and the rest from train
-        real_val_split=real_split if real_split in SPLITS else "validation",
-        real_test_split=real_split if real_split in SPLITS else "test",
-        synthetic_val_size=0,  # only the synthetic test set is scored: render no other
-    )
-    datamodule.setup("test")
-    sources = []
-    if settings.get("real_dir"):
-        if real_split == "all":
-            parts = [datamodule.train_sources["real"], *_eval_real(datamodule)]
-            real = ConcatDataset([part for part in parts if len(part)])
-        else:
-            real = datamodule.eval_sources["test"]["real"]
-        # with skip_bad an unreadable file drops out, and file names no longer line up
-        files = real_files if real_files and len(real_files) == len(real) else None
-        sources.append(Source("real", real_split, real, files))
-    synthetic = datamodule.eval_sources["test"].get("synthetic")
-    if synthetic is not None and len(synthetic):
-        sources.append(Source("synthetic", "test", synthetic))
+        real = PlateFolder(samples, settings["skip_bad"])
+        sources.append(Source("real", real_split, real, [str(path) for path in real.paths]))
+    if settings.get("synthetic_dir") or settings["synthetic_test_size"] > 0:
+        # the data module renders (or reads) the same synthetic test set training used
+        datamodule = hydra.utils.instantiate(
+            settings,
+            real_dir=None,
+            real_ratio=0.0,
+            real_ratio_schedule=None,
+            image_size=list(image_size),
+            channels=channels,
+            synthetic_val_size=0,
+        )
+        datamodule.setup("test")
+        synthetic = datamodule.eval_sources["test"]["synthetic"]
+        if len(synthetic):
+            sources.append(Source("synthetic", "test", synthetic))
     if not sources:
         raise UserError("nothing to score: set data.real_dir or data.synthetic_test_size > 0")
     return sources
-
-
-def _eval_real(datamodule) -> list[Dataset]:
-    return [
-        datamodule.eval_sources[s]["real"]
-        for s in ("validation", "test")
-        if "real" in datamodule.eval_sources[s]
-    ]
 
 
 def score(reader: PlateReader, source: Source, batch_size: int) -> SourceScore:

@@ -204,6 +204,7 @@ class PlateFolder(torch.utils.data.Dataset):
     def __init__(self, samples: list[Sample], skip_bad: bool = False):
         self.images: list[np.ndarray] = []
         self.labels: list[str] = []
+        self.paths: list[Path] = []  # the file of each kept sample
         bad: list[str] = []
         for path, label in samples:
             try:
@@ -214,6 +215,7 @@ class PlateFolder(torch.utils.data.Dataset):
                 bad.append(str(error))
                 continue
             self.labels.append(label)
+            self.paths.append(path)
         if bad:
             log.warning("skipping %d unreadable image(s): %s", len(bad), bad[0])
 
