@@ -76,3 +76,18 @@ def test_finite_synthetic_folder_cycles_instead_of_running_out():
     sampler = MixedEpochSampler(100, RatioSchedule(0.2), real_size=7, seed=0, synthetic_size=9)
     synthetic = [key.index for key in sampler if key.source == "synthetic"]
     assert len(synthetic) == 80 and set(synthetic) == set(range(9))
+
+
+def test_ranks_share_one_epoch_composition():
+    def keys(rank: int, world_size: int) -> list:
+        sampler = MixedEpochSampler(
+            101, RatioSchedule(0.3), real_size=20, seed=1, rank=rank, world_size=world_size
+        )
+        sampler.set_epoch(2)
+        assert len(list(sampler)) == len(sampler)
+        return list(sampler)
+
+    single = keys(0, 1)
+    shards = [keys(rank, 3) for rank in range(3)]
+    assert sorted(k for shard in shards for k in shard) == sorted(single)
+    assert [len(shard) for shard in shards] == [34, 34, 33]

@@ -208,8 +208,10 @@ class PlateDataModule(pl.LightningDataModule):
         real_size = len(self.train_sources.get("real", ()))
         synthetic = self.train_sources["synthetic"]
         synthetic_size = None if isinstance(synthetic, SyntheticPlates) else len(synthetic)
+        trainer = self.trainer
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         return MixedEpochSampler(
-            self.epoch_size, self.schedule, real_size, self.seed, synthetic_size
+            self.epoch_size, self.schedule, real_size, self.seed, synthetic_size, rank, world_size
         )
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:

@@ -74,6 +74,9 @@ class MixedEpochSampler(Sampler[SampleKey]):
     A finite source (the real crops, a rendered synthetic folder) is drawn without
     replacement until used up, then again, so a small set repeats evenly. On-the-fly
     synthetic plates (``synthetic_size=None``) are fresh every epoch.
+
+    Under DDP each process takes every ``world_size``-th key of the same epoch, so the ranks
+    share one composition (Lightning's own sampler wrapper would not forward ``set_epoch``).
     """
 
     def __init__(
@@ -83,6 +86,8 @@ class MixedEpochSampler(Sampler[SampleKey]):
         real_size: int,
         seed: int = 0,
         synthetic_size: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
     ):
         if epoch_size < 1:
             raise UserError(f"data.epoch_size={epoch_size}: an epoch needs at least one sample")
@@ -91,13 +96,14 @@ class MixedEpochSampler(Sampler[SampleKey]):
         self.real_size = real_size
         self.synthetic_size = synthetic_size
         self.seed = seed
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.epoch_size
+        return len(range(self.rank, self.epoch_size, self.world_size))
 
     def real_count(self, epoch: int) -> int:
         return round(self.schedule.at(epoch) * self.epoch_size) if self.real_size else 0
@@ -115,7 +121,8 @@ class MixedEpochSampler(Sampler[SampleKey]):
         else:
             synthetic = iter(_cycled(rng, self.synthetic_size, size - n_real).tolist())
         for position in range(size):
-            if is_real[position]:
-                yield SampleKey("real", next(real), epoch, position)
-            else:
-                yield SampleKey("synthetic", next(synthetic), epoch, position)
+            source, index = (
+                ("real", next(real)) if is_real[position] else ("synthetic", next(synthetic))
+            )
+            if position % self.world_size == self.rank:
+                yield SampleKey(source, index, epoch, position)
