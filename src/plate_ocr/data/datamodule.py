@@ -164,7 +164,8 @@ class PlateDataModule(pl.LightningDataModule):
         if self.real_dir:
             self._setup_real()
         for name, source in self.train_sources.items():
-            log.info("training source %s: %d samples", name, len(source))
+            size = "rendered on the fly" if len(source) == _ENDLESS else f"{len(source)} crops"
+            log.info("training source %s: %s", name, size)
 
     def _setup_synthetic(self) -> None:
         if self.synthetic_dir:
