@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from plate_ocr.data.folder import read_rgb
-from plate_ocr.data.labels import is_image
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
 from plate_ocr.model.codec import greedy_decode
 from plate_ocr.model.crnn import CRNN
+from plate_ocr.predict import load_images
 from plate_ocr.reader import ONNX_CONFIG_KEY, PlateReader
 
 OPSET = 17
@@ -71,11 +70,10 @@ def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
 
 def synthetic_crops(n: int, image_size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
     """``n`` rendered plates at ``image_size``: check crops that need no data on disk."""
-    from plate_ocr.plates import sample_plate
-    from plate_ocr.synth import render_plate
+    from plate_ocr.synth import SyntheticPlates  # the renderer is only needed here
 
-    rng = np.random.default_rng(seed)
-    return [render_plate(sample_plate(rng), rng, size=image_size) for _ in range(n)]
+    plates = SyntheticPlates(n, seed, image_size)
+    return [plates[i][0] for i in range(n)]
 
 
 def folder_crops(folder: str | Path) -> list[np.ndarray]:
@@ -83,12 +81,7 @@ def folder_crops(folder: str | Path) -> list[np.ndarray]:
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"--check-dir {folder}: not a folder of plate crops")
-    crops = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and is_image(p)):
-        try:
-            crops.append(read_rgb(path))
-        except UserError:
-            continue
+    crops = [item[1] for item in load_images([folder]) if not isinstance(item, UserError)]
     if not crops:
         raise UserError(f"--check-dir {folder}: no readable .jpg/.jpeg/.png images in it")
     return crops
