@@ -164,3 +164,14 @@ def test_synthetic_factors_reach_training_and_evaluation_sets():
 
     for split in (None, "validation", "test"):
         assert blue_minus_red(yellow, split) < blue_minus_red(white, split) - 0.05, split
+
+
+def test_real_fold_validates_on_plates_training_never_sees(real_folder):
+    folds = [_datamodule(real_dir=str(real_folder), real_fold=f, real_folds=3) for f in (0, 1)]
+    for datamodule in folds:
+        trained = set(datamodule.train_sources["real"].labels)
+        validated = set(datamodule.eval_sources["validation"]["real"].labels)
+        assert validated and not trained & validated
+    assert folds[0].eval_sources["validation"]["real"].labels != (
+        folds[1].eval_sources["validation"]["real"].labels
+    )

@@ -3,7 +3,13 @@ import logging
 import numpy as np
 import pytest
 
-from plate_ocr.data.folder import PlateFolder, find_splits, split_by_plate
+from plate_ocr.data.folder import (
+    PlateFolder,
+    find_splits,
+    plate_key,
+    real_splits,
+    split_by_plate,
+)
 from plate_ocr.errors import UserError
 
 
@@ -142,3 +148,55 @@ def test_unreadable_image_names_the_file(tmp_path, write_crop):
         assert str(path) in str(error.value)
     dataset = PlateFolder([(good, "1"), (bad, "2"), (empty, "3")], skip_bad=True)
     assert dataset.labels == ["1"]
+
+
+def _plates(samples) -> set[str]:
+    return {plate_key(label) for _, label in samples}
+
+
+def _check_folds(root, folds: int) -> None:
+    given = find_splits(root)
+    pooled = sorted(given["train"] + given["validation"])
+    held_out = []
+    for fold in range(folds):
+        splits = real_splits(root, fold, folds)
+        assert not _plates(splits["train"]) & _plates(splits["validation"])
+        assert sorted(splits["train"] + splits["validation"]) == pooled
+        assert splits["test"] == given["test"]
+        held_out += splits["validation"]
+    assert sorted(held_out) == pooled  # every crop validates exactly once
+
+
+def test_folds_are_plate_disjoint_and_hold_out_every_crop_once(real_folder):
+    _check_folds(real_folder, 3)
+
+
+def test_lpa_folds_are_plate_disjoint_and_balanced(lpa_dir):
+    _check_folds(lpa_dir, 5)
+    sizes = [len(real_splits(lpa_dir, fold, 5)["validation"]) for fold in range(5)]
+    assert min(sizes) > 0.8 * sum(sizes) / 5, sizes
+
+
+def test_a_plate_that_lost_its_leading_zero_stays_in_one_fold(tmp_path, write_crop):
+    for i in range(12):
+        write_crop(tmp_path / "train" / f"0{i:05d}10516.jpg", size=(8, 16))
+        write_crop(tmp_path / "validation" / f"{i:05d}10516.jpg", size=(8, 16))
+    for fold in range(3):
+        splits = real_splits(tmp_path, fold, 3)
+        assert not _plates(splits["train"]) & _plates(splits["validation"])
+
+
+def test_the_folders_own_validation_drops_plates_train_holds(tmp_path, write_crop, caplog):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "validation" / "12345611616_1.jpg")
+    write_crop(tmp_path / "validation" / "0073411018.jpg")
+    with caplog.at_level(logging.WARNING):
+        splits = real_splits(tmp_path, fold=None)
+    assert [label for _, label in splits["validation"]] == ["0073411018"]
+    assert "1 of 2 validation crops show plates that train also holds" in caplog.text
+
+
+@pytest.mark.parametrize("fold, folds", [(5, 5), (-1, 5), (0, 1)])
+def test_a_fold_out_of_range_names_the_keys(real_folder, fold, folds):
+    with pytest.raises(UserError, match=r"data.real_fold=.*data.real_folds="):
+        real_splits(real_folder, fold, folds)

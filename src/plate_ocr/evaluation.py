@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from plate_ocr.data.folder import SPLITS, PlateFolder, find_splits
+from plate_ocr.data.folder import SPLITS, PlateFolder, real_splits
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.metrics import GAP, PlateMetrics, align
@@ -114,8 +114,14 @@ def build_sources(data: DictConfig, image_size, channels: int) -> list[Source]:
     sources = []
     if settings.get("real_dir"):
         real_dir = settings["real_dir"]
-        splits = find_splits(
-            real_dir, settings["seed"], skip_bad=settings["skip_bad"], config_key="data.real_dir"
+        # the same splits training had, so "validation" is the same fold it validated on
+        splits = real_splits(
+            real_dir,
+            settings["real_fold"],
+            settings["real_folds"],
+            settings["real_val_split"],
+            settings["seed"],
+            settings["skip_bad"],
         )
         chosen = SPLITS if real_split == "all" else (real_split,)
         samples = [sample for name in chosen for sample in splits[name]]

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from plate_ocr.data.augment import build_augmentation
-from plate_ocr.data.folder import PlateFolder, find_splits
+from plate_ocr.data.folder import PlateFolder, find_splits, real_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.errors import UserError
 from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
@@ -121,6 +121,8 @@ class PlateDataModule(pl.LightningDataModule):
         persistent_workers: bool = True,
         synthetic_val_size: int = 2000,
         synthetic_test_size: int = 2000,
+        real_fold: int | None = 0,
+        real_folds: int = 5,
         real_val_split: str = "validation",
         real_test_split: str = "test",
         skip_bad: bool = False,
@@ -128,6 +130,10 @@ class PlateDataModule(pl.LightningDataModule):
         synthetic_factors: Factors = DEFAULT_FACTORS,
     ):
         """``real_ratio=None`` means the default: 0.2 with a real folder, 0 without one.
+
+        ``real_fold`` picks the validation fold of a plate-disjoint ``real_folds``-fold split of
+        the real train and validation crops (see ``real_splits``); ``None`` keeps the folder's
+        ``real_val_split``, less the plates train holds.
 
         ``synthetic_factors`` skews the on-the-fly renderer (see ``plate_ocr.synth.Factors``).
         """
@@ -151,6 +157,7 @@ class PlateDataModule(pl.LightningDataModule):
         self.pin_memory = pin_memory and torch.cuda.is_available()
         self.persistent_workers = persistent_workers and num_workers > 0
         self.synthetic_sizes = {"validation": synthetic_val_size, "test": synthetic_test_size}
+        self.real_fold, self.real_folds = real_fold, int(real_folds)
         self.real_val_split, self.real_test_split = real_val_split, real_test_split
         self.skip_bad, self.seed = skip_bad, seed
         self.synthetic_factors = synthetic_factors
@@ -190,20 +197,43 @@ class PlateDataModule(pl.LightningDataModule):
             self.eval_sources[split]["synthetic"] = _Rendered(plates)
 
     def _setup_real(self) -> None:
-        splits = find_splits(
-            self.real_dir, self.seed, skip_bad=self.skip_bad, config_key="data.real_dir"
+        splits = real_splits(
+            self.real_dir,
+            self.real_fold,
+            self.real_folds,
+            self.real_val_split,
+            self.seed,
+            self.skip_bad,
         )
         if self.schedule.uses_real and not splits["train"]:
             raise UserError(f"data.real_dir={self.real_dir} has no train/ crops to mix in")
-        self.train_sources["real"] = PlateFolder(splits["train"], self.skip_bad)
-        for split, key in (("validation", "real_val_split"), ("test", "real_test_split")):
-            name = getattr(self, key)
-            if name not in splits:
-                raise UserError(f"data.{key}={name}: use one of {', '.join(splits)}")
-            if splits[name]:
-                self.eval_sources[split]["real"] = PlateFolder(splits[name], self.skip_bad)
+        if self.real_test_split not in splits:
+            raise UserError(
+                f"data.real_test_split={self.real_test_split}: use one of {', '.join(splits)}"
+            )
+        chosen = {
+            "train": splits["train"],
+            "validation": splits["validation"],
+            "test": splits[self.real_test_split],
+        }
+        fold = (
+            "the folder's own"
+            if self.real_fold is None
+            else f"fold {self.real_fold} of {self.real_folds},"
+        )
+        log.info(
+            "real crops (%s plate-disjoint split): train %d, validation %d, test %d",
+            fold,
+            *(len(chosen[name]) for name in ("train", "validation", "test")),
+        )
+        self.train_sources["real"] = PlateFolder(chosen["train"], self.skip_bad)
+        for split in ("validation", "test"):
+            if chosen[split]:
+                self.eval_sources[split]["real"] = PlateFolder(chosen[split], self.skip_bad)
             else:
-                log.warning("%s has no %s crops: no real %s metrics", self.real_dir, name, split)
+                log.warning(
+                    "%s has no real %s crops: no real %s metrics", self.real_dir, split, split
+                )
 
     def sampler(self) -> MixedEpochSampler:
         real_size = len(self.train_sources.get("real", ()))
