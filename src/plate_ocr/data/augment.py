@@ -3,12 +3,20 @@
 Every preset takes an RGB uint8 crop of any size and returns ``image_size`` (H, W). Geometry
 comes first and keeps the whole plate: rotation and perspective grow the canvas to fit the
 turned plate (as a detector's box around a tilted plate does) and fill the corners with grey,
-so no digit is cut off and no mirrored digit appears. Then the resize, then the photometric
-effects, so a blur kernel or noise level means the same for a 194x53 photo and a 400x100
-render. ``none`` is the resize alone: what validation and test always get.
+so no digit is cut off and no mirrored digit appears; padding loosens the crop, as real crops
+are often loose. Then the resize, then the photometric effects.
+
+Strength is relative to the plate, not to pixels: blur sigma and motion length are fractions
+of the output height, and JPEG quality rises as the output shrinks (an 8x8 block covers more
+of a digit), so ``heavy`` at 32x128 is as legible as ``heavy`` at 64x200. The limits were set
+against the measured range of real crops (``benchmarks/aug_stats.py``): ``heavy`` may go past
+it, never to where a person can no longer read the digits. ``none`` is the resize alone: what
+validation and test always get.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import albumentations as A
 import cv2
@@ -17,49 +25,68 @@ from plate_ocr.errors import UserError
 
 STRENGTHS = ("none", "light", "medium", "heavy")
 FILL = (128, 128, 128)  # grey corners: neither a digit stroke nor a plate background
+JPEG_REFERENCE_HEIGHT = 64  # the height at which a preset's JPEG quality is stated
 
 
-def _presets() -> dict[str, tuple[list, list]]:
-    """strength -> (geometry, done at native size; photometric effects, done after the resize)."""
+@dataclass(frozen=True)
+class Preset:
+    """One strength's limits; each effect fires with probability ``p`` (``p_*``)."""
+
+    p: float  # of each geometric or photometric effect
+    rotate_deg: float
+    perspective: float  # corner jitter, fraction of the crop
+    loosen: float  # padding up to this fraction of each side
+    light: float  # brightness and contrast change, fraction
+    gamma: tuple[int, int]
+    blur: float  # Gaussian sigma up to this fraction of the output height
+    motion: float  # motion blur length up to this fraction of the output height
+    noise: tuple[float, float]  # noise std, fraction of 255
+    jpeg_quality: tuple[int, int]  # at JPEG_REFERENCE_HEIGHT
+
+
+PRESETS = {
+    "light": Preset(0.25, 3, 0.02, 0.05, 0.15, (90, 110), 0.02, 0.06, (0.01, 0.02), (70, 95)),
+    "medium": Preset(0.35, 6, 0.04, 0.08, 0.25, (80, 125), 0.03, 0.10, (0.01, 0.04), (50, 95)),
+    "heavy": Preset(0.5, 10, 0.07, 0.12, 0.3, (70, 140), 0.04, 0.14, (0.02, 0.06), (30, 90)),
+}
+
+
+def _pipeline(preset: Preset, height: int, width: int) -> A.Compose:
     border = {"border_mode": cv2.BORDER_CONSTANT, "fill": FILL}
-
-    def rotate(degrees: float, p: float) -> A.Affine:
-        return A.Affine(rotate=(-degrees, degrees), fit_output=True, p=p, **border)
-
-    def perspective(scale: tuple[float, float], p: float) -> A.Perspective:
-        return A.Perspective(scale=scale, fit_output=True, p=p, **border)
-
-    def blur(gaussian: int, motion: int, p: float) -> A.OneOf:
-        return A.OneOf(
-            [A.GaussianBlur(blur_limit=(3, gaussian)), A.MotionBlur(blur_limit=(3, motion))], p=p
-        )
-
-    def light(limit: float, p: float) -> A.RandomBrightnessContrast:
-        return A.RandomBrightnessContrast(brightness_limit=limit, contrast_limit=limit, p=p)
-
-    return {
-        "light": ([rotate(3, 0.5)], [light(0.1, 0.5), blur(3, 3, 0.1)]),
-        "medium": (
-            [rotate(7, 0.5), perspective((0.01, 0.04), 0.3)],
-            [
-                light(0.2, 0.5),
-                A.RandomGamma(gamma_limit=(80, 125), p=0.3),
-                blur(5, 5, 0.25),
-                A.GaussNoise(std_range=(0.01, 0.05), p=0.25),  # std as a fraction of 255
-                A.ImageCompression(quality_range=(50, 95), p=0.25),
-            ],
-        ),
-        "heavy": (
-            [rotate(15, 0.7), perspective((0.02, 0.08), 0.5)],
-            [
-                light(0.3, 0.8),
-                A.RandomGamma(gamma_limit=(70, 150), p=0.5),
-                blur(7, 9, 0.5),
-                A.GaussNoise(std_range=(0.02, 0.08), p=0.5),
-                A.ImageCompression(quality_range=(20, 80), p=0.5),
-            ],
-        ),
-    }
+    p = preset.p
+    max_sigma = max(0.3, preset.blur * height)
+    motion = max(3, int(preset.motion * height) // 2 * 2 + 1)  # odd kernel length
+    # JPEG blocks are 8 px whatever the size: scale the damage to the output height
+    keep = min(1.0, height / JPEG_REFERENCE_HEIGHT)
+    low, high = (int(100 - (100 - q) * keep) for q in preset.jpeg_quality)
+    return A.Compose(
+        [
+            A.Affine(
+                rotate=(-preset.rotate_deg, preset.rotate_deg), fit_output=True, p=p, **border
+            ),
+            A.Perspective(scale=(0.0, preset.perspective), fit_output=True, p=p * 0.6, **border),
+            A.CropAndPad(
+                percent=(0.0, preset.loosen),
+                keep_size=False,
+                border_mode=cv2.BORDER_REPLICATE,
+                p=p * 0.6,
+            ),
+            A.Resize(height, width, area_for_downscale="image"),
+            A.RandomBrightnessContrast(
+                brightness_limit=preset.light, contrast_limit=preset.light, p=min(1.0, 1.6 * p)
+            ),
+            A.RandomGamma(gamma_limit=preset.gamma, p=p),
+            A.OneOf(
+                [
+                    A.GaussianBlur(blur_limit=0, sigma_limit=(0.2, max_sigma)),
+                    A.MotionBlur(blur_limit=(3, motion)),
+                ],
+                p=p,
+            ),
+            A.GaussNoise(std_range=preset.noise, p=p),
+            A.ImageCompression(quality_range=(low, high), p=p),
+        ]
+    )
 
 
 def build_augmentation(strength: str, image_size: tuple[int, int] = (64, 200)) -> A.Compose:
@@ -67,8 +94,6 @@ def build_augmentation(strength: str, image_size: tuple[int, int] = (64, 200)) -
     if strength not in STRENGTHS:
         raise UserError(f"unknown augmentation strength {strength!r}: use one of {STRENGTHS}")
     height, width = (int(side) for side in image_size)
-    resize = A.Resize(height, width, area_for_downscale="image")
     if strength == "none":
-        return A.Compose([resize])
-    geometry, photometric = _presets()[strength]
-    return A.Compose([*geometry, resize, *photometric])
+        return A.Compose([A.Resize(height, width, area_for_downscale="image")])
+    return _pipeline(PRESETS[strength], height, width)

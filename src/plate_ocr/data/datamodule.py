@@ -32,7 +32,8 @@ _VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
 _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
 
 
-def _finish(image: np.ndarray, pipeline: A.Compose, channels: int) -> np.ndarray:
+def model_input(image: np.ndarray, pipeline: A.Compose, channels: int) -> np.ndarray:
+    """A crop as the network receives it: through ``pipeline``, then to ``channels``."""
     image = pipeline(image=image)["image"]
     if channels == 1:
         return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
@@ -60,7 +61,7 @@ class MixedPlates(Dataset):
         pipeline = self.pipelines[key.source]
         rng = np.random.default_rng([self.seed, key.epoch, key.position])
         pipeline.set_random_state(rng, random.Random(int(rng.integers(2**63))))
-        return _finish(image, pipeline, self.channels), label, key.source
+        return model_input(image, pipeline, self.channels), label, key.source
 
 
 class SourcePlates(Dataset):
@@ -79,7 +80,7 @@ class SourcePlates(Dataset):
 
     def __getitem__(self, index: int) -> Item:
         image, label = self.dataset[index]
-        return _finish(image, self.pipeline, self.channels), label, self.source
+        return model_input(image, self.pipeline, self.channels), label, self.source
 
 
 def collate_plates(items: list[Item]) -> dict:
@@ -152,7 +153,7 @@ class PlateDataModule(pl.LightningDataModule):
         self.epoch_size = int(epoch_size)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.channels = channels
-        self.augmentation = {"synthetic": "medium", "real": "heavy"} | dict(augmentation or {})
+        self.augmentation = {"synthetic": "medium", "real": "medium"} | dict(augmentation or {})
         self.batch_size, self.num_workers = batch_size, num_workers
         self.pin_memory = pin_memory and torch.cuda.is_available()
         self.persistent_workers = persistent_workers and num_workers > 0

@@ -1,7 +1,9 @@
-"""``plate-ocr preview OUT.png``: a grid of augmented samples, to check plates stay readable.
+"""``plate-ocr preview OUT.png [key=value ...]``: augmented samples exactly as the model gets them.
 
-Rows are source x strength, columns are samples: each column is one source crop under every
-strength, so a row reads as "what training sees" and a column as "how far each preset goes".
+The training config is composed from ``conf/`` with the same overrides ``train.py`` takes, so
+the tiles have the input size and colour mode of that run, pixel for pixel, and the real crops
+come from its training split. Rows are source x strength, the strength that run trains each
+source with is marked; each column is one crop under every strength.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import cv2
 import numpy as np
 
 from plate_ocr.data.augment import STRENGTHS, build_augmentation
-from plate_ocr.data.folder import SPLITS, PlateFolder, find_splits
 from plate_ocr.errors import UserError
 
 CAPTION_HEIGHT, GAP = 14, 4
@@ -22,31 +23,35 @@ Crop = tuple[np.ndarray, str]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", type=Path, help="the .png to write")
-    parser.add_argument("--real-dir", type=Path, help="a folder of real crops: adds real rows")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="as for train.py, e.g. experiment=quickstart data.real_dir=PATH",
+    )
+    parser.add_argument("--real-dir", type=Path, help="a folder of real crops (= data.real_dir)")
     parser.add_argument("--n", type=int, default=8, help="samples per row (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="picks the samples and the effects")
     parser.add_argument(
-        "--image-size",
-        type=int,
-        nargs=2,
-        default=(64, 200),
-        metavar=("H", "W"),
-        help="output size of the presets, as data.image_size (default 64 200)",
+        "--config-dir", type=Path, default=Path("conf"), help="the conf/ folder (default ./conf)"
     )
 
 
-def synthetic_crops(n: int, seed: int, image_size: tuple[int, int]) -> list[Crop]:
-    from plate_ocr.synth import SyntheticPlates  # the renderer is only needed here
+def compose_data(config_dir: Path, overrides: list[str]):
+    """The ``data`` section of the training config, composed as ``train.py`` would."""
+    from hydra import compose, initialize_config_dir  # only this verb needs Hydra
 
-    plates = SyntheticPlates(n, seed, image_size)
-    return [plates[i] for i in range(n)]
+    if not (config_dir / "train.yaml").is_file():
+        raise UserError(
+            f"{config_dir}/train.yaml not found: run from the plate-ocr folder or pass --config-dir"
+        )
+    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
+        return compose("train", overrides=overrides).data
 
 
-def real_crops(folder: Path, n: int, seed: int) -> list[Crop]:
-    splits = find_splits(folder, seed=seed, skip_bad=True)
-    samples = next((splits[name] for name in SPLITS if splits[name]), [])
-    picked = np.random.default_rng(seed).choice(len(samples), min(n, len(samples)), replace=False)
-    return list(PlateFolder([samples[i] for i in sorted(picked)], skip_bad=True))
+def _sample(dataset, n: int, seed: int) -> list[Crop]:
+    picked = np.random.default_rng(seed).choice(len(dataset), min(n, len(dataset)), replace=False)
+    return [dataset[int(i)] for i in sorted(picked)]
 
 
 def _captioned(image: np.ndarray, caption: str) -> np.ndarray:
@@ -68,18 +73,30 @@ def _captioned(image: np.ndarray, caption: str) -> np.ndarray:
 
 
 def preview_grid(
-    sources: dict[str, list[Crop]], image_size: tuple[int, int] = (64, 200), seed: int = 0
+    sources: dict[str, list[Crop]],
+    image_size: tuple[int, int] = (64, 200),
+    channels: int = 3,
+    trained: dict[str, str] | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
-    """An RGB grid: one row per (source, strength), one column per crop of that source."""
+    """An RGB grid: one row per (source, strength), one column per crop of that source.
+
+    Tiles are the network's input, pixel for pixel: ``image_size``, and grey when
+    ``channels`` is 1. ``trained`` marks the strength each source trains with.
+    """
+    from plate_ocr.data.datamodule import model_input
+
     rows = []
     for source, crops in sources.items():
         for strength in STRENGTHS:
             pipeline = build_augmentation(strength, image_size)
             pipeline.set_random_seed(seed + len(rows))
-            tiles = [
-                _captioned(pipeline(image=image)["image"], f"{source} {strength}: {label}")
-                for image, label in crops
-            ]
+            mark = " *" if (trained or {}).get(source) == strength else ""
+            tiles = []
+            for image, label in crops:
+                tile = model_input(image, pipeline, channels)
+                tile = np.repeat(tile, 3, axis=2) if channels == 1 else tile
+                tiles.append(_captioned(tile, f"{source} {strength}{mark}: {label}"))
             rows.append(tiles)
     height, width = image_size[0] + CAPTION_HEIGHT, image_size[1]
     columns = max(len(tiles) for tiles in rows)
@@ -94,23 +111,34 @@ def preview_grid(
 
 
 def run(args: argparse.Namespace) -> int:
+    import hydra
+
     if args.out.suffix.lower() != ".png":
         raise UserError(f"{args.out}: the preview is written as PNG, name it *.png")
     if args.n < 1:
         raise UserError(f"--n {args.n}: need at least 1 sample per row")
-    image_size = tuple(args.image_size)
-    sources = {"synthetic": synthetic_crops(args.n, args.seed, image_size)}
+    overrides = list(args.overrides)
     if args.real_dir is not None:
-        sources["real"] = real_crops(args.real_dir, args.n, args.seed)
-    grid = preview_grid(sources, image_size, args.seed)
+        overrides.append(f"data.real_dir={args.real_dir}")
+    data = compose_data(args.config_dir, overrides)
+    datamodule = hydra.utils.instantiate(data, synthetic_val_size=0, synthetic_test_size=0)
+    datamodule.setup("fit")
+    sources = {
+        name: _sample(dataset, args.n, args.seed)
+        for name, dataset in sorted(datamodule.train_sources.items(), reverse=True)
+    }
+    grid = preview_grid(
+        sources, datamodule.image_size, datamodule.channels, datamodule.augmentation, args.seed
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
     if not ok:
         raise UserError(f"{args.out}: could not encode the preview")
     data.tofile(args.out)
-    rows = len(sources) * len(STRENGTHS)
+    height, width = datamodule.image_size
+    colour = "grey" if datamodule.channels == 1 else "RGB"
     print(
-        f"wrote {args.out}: {rows} rows ({' and '.join(sources)} x {', '.join(STRENGTHS)}), "
-        f"{args.n} samples each"
+        f"wrote {args.out}: {' and '.join(sources)} x {', '.join(STRENGTHS)} "
+        f"({args.n} samples each, {height}x{width} {colour}, * = trained with)"
     )
     return 0
