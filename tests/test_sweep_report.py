@@ -6,11 +6,12 @@ from plate_ocr.cli import main
 from plate_ocr.sweep_report import REPORT_FILE, render
 
 
-def _run(sweep, name, ratio, score, finished=True):
+def _run(sweep, name, ratio, score, finished=True, fold=None):
     run = sweep / name
     (run / ".hydra").mkdir(parents=True)
     (run / ".hydra" / "overrides.yaml").write_text(
         f"- data.real_ratio={ratio}\n- trainer.max_epochs=3\n"
+        + (f"- data.real_fold={fold}\n" if fold is not None else "")
     )
     if finished:
         record = {
@@ -45,3 +46,20 @@ def test_not_a_sweep_is_one_line_error(tmp_path, capsys, make):
     assert main(["sweep-report", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(target) in err
+
+
+def test_folds_of_one_setting_are_summarised_as_mean_and_std(tmp_path):
+    for i, (ratio, fold, score) in enumerate(
+        [(0.1, 0, 0.80), (0.1, 1, 0.90), (0.1, 2, 0.85), (0.5, 0, 0.70), (0.5, 1, 0.72)]
+    ):
+        _run(tmp_path, str(i), ratio, score, fold=fold)
+    text = render(tmp_path)
+    assert "Mean ± std over data.real_fold" in text
+    summary = text.split("Mean ± std")[1]
+    assert "| 0.1 | 3 | 0.8500 ± 0.0500 |" in summary
+    assert "| 0.5 | 2 | 0.7100 ± 0.0141 |" in summary
+
+
+def test_no_repeats_no_summary(tmp_path):
+    _run(tmp_path, "0", 0.1, 0.8)
+    assert "Mean ± std" not in render(tmp_path)

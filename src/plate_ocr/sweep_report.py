@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from plate_ocr.errors import UserError
 from plate_ocr.training import METRICS_FILE
 
 REPORT_FILE = "sweep_report.md"
+# runs that differ only in these are repeats of one setting: folds or seeds
+REPEAT_KEYS = ("data.real_fold", "seed")
 COLUMNS = (
     "val/real/seq_acc",
     "val/synthetic/seq_acc",
@@ -87,9 +90,43 @@ def render(sweep_dir: Path) -> str:
         values = [r["overrides"].get(k, "") for k in keys]
         values += [f"{r['metrics'].get(m, math.nan):.4f}" for m in header[1 + len(keys) :]]
         lines.append("| " + " | ".join([r["run"], *values]) + " |")
+    repeated = [k for k in REPEAT_KEYS if k in keys]
+    if repeated:
+        lines += [
+            "",
+            f"Mean ± std over {' and '.join(repeated)} (sample std):",
+            "",
+            *repeats_table(finished, [target, *[m for m in metrics if m != target]]),
+        ]
     for run in unfinished:
         lines.append(f"\nRun {run.name} left no {METRICS_FILE}: it failed or is still running.")
     return "\n".join(lines) + "\n"
+
+
+def mean_std(values: list[float]) -> str:
+    """``0.8612 ± 0.0123`` (sample std; ``± -`` for a single value)."""
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return "-"
+    spread = f"{statistics.stdev(values):.4f}" if len(values) > 1 else "-"
+    return f"{statistics.mean(values):.4f} ± {spread}"
+
+
+def repeats_table(runs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
+    """Markdown rows of mean ± std per setting, over the runs that differ only in fold/seed."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        setting = tuple(sorted((k, v) for k, v in r["overrides"].items() if k not in REPEAT_KEYS))
+        groups.setdefault(setting, []).append(r)
+    varying = sorted({k for setting in groups for k, _ in setting if k not in REPEAT_KEYS})
+    varying = [k for k in varying if len({dict(s).get(k) for s in groups}) > 1]
+    header = [*varying, "runs", *metrics]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for setting, members in groups.items():
+        values = [dict(setting).get(k, "") for k in varying] + [str(len(members))]
+        values += [mean_std([m["metrics"].get(c, math.nan) for m in members]) for c in metrics]
+        lines.append("| " + " | ".join(values) + " |")
+    return lines
 
 
 def write_report(sweep_dir: Path) -> str:
