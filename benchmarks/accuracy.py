@@ -1,0 +1,184 @@
+"""Real accuracy on unseen plates against the real ratio: the project's headline.
+
+    python benchmarks/accuracy.py [--ratios 0 0.05 0.2 0.5 1] [--folds 0 1 2] [--jobs 2]
+                                  [--tag NAME] [-- KEY=VALUE ...]
+
+Trains ``experiment=quickstart`` once per (ratio, fold) on the shared real crops (ratio 1 is
+``experiment=real_only``, ratio 0 is zero-shot: synthetic only) and scores each run on the
+fold's validation plates, which no run trained on. The number is the last epoch's, not the
+best one's, so no checkpoint is picked on the plates it is scored on.
+
+Every finished run is appended to ``benchmarks/results/accuracy_runs.jsonl`` (settings,
+commit, metrics, minutes) and never run again for the same tag and settings: change
+``--tag`` when the code changes what is measured. The table (mean ± std over folds) and the
+plot are rebuilt from that file: ``benchmarks/results/accuracy_<tag>.md`` and ``.svg``.
+``--jobs 2`` runs two trainings at once, one thread each: on two cores that is about twice
+the throughput of one two-thread run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from plate_ocr.sweep_report import mean_std
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+RUNS_FILE = "accuracy_runs.jsonl"
+COLUMNS = ("val/real/seq_acc", "val/real/char_acc", "val/real/cer", "val/synthetic/seq_acc")
+
+
+def _experiment(ratio: float) -> list[str]:
+    if ratio == 1:
+        return ["experiment=real_only"]
+    return ["experiment=quickstart", f"data.real_ratio={ratio}"]
+
+
+def _records(results: Path, tag: str, extra: list[str]) -> list[dict]:
+    path = results / RUNS_FILE
+    if not path.is_file():
+        return []
+    records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    return [r for r in records if r["tag"] == tag and r["extra"] == extra]
+
+
+def _commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    )
+    return result.stdout.strip() or "unknown"
+
+
+def _launch(overrides: list[str], run_dir: Path, jobs: int) -> subprocess.Popen:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = os.environ | ({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})
+    command = [sys.executable, "train.py", *overrides, f"hydra.run.dir={run_dir}"]
+    log = (run_dir / "train.log").open("w")
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def run_missing(args: argparse.Namespace) -> None:
+    done = {(r["ratio"], r["fold"]) for r in _records(args.results, args.tag, args.extra)}
+    todo = [(r, f) for r in args.ratios for f in args.folds if (r, f) not in done]
+    print(f"{len(todo)} runs to do, {len(args.ratios) * len(args.folds) - len(todo)} measured")
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    running: list[tuple[subprocess.Popen, dict, Path, float]] = []
+    while todo or running:
+        while todo and len(running) < args.jobs:
+            ratio, fold = todo.pop(0)
+            overrides = [
+                *_experiment(ratio),
+                f"data.real_dir={args.real_dir}",
+                f"data.real_fold={fold}",
+                *(["data.num_workers=1"] if args.jobs > 1 else []),
+                *args.extra,
+            ]
+            run_dir = REPO / "outputs" / "benchmarks" / args.tag / stamp / f"r{ratio}_fold{fold}"
+            record = {"tag": args.tag, "ratio": ratio, "fold": fold, "extra": args.extra}
+            record["overrides"] = overrides
+            running.append((_launch(overrides, run_dir, args.jobs), record, run_dir, time.time()))
+        time.sleep(2)
+        for item in list(running):
+            process, record, run_dir, started = item
+            if process.poll() is None:
+                continue
+            running.remove(item)
+            if process.returncode != 0 or not (run_dir / "metrics.json").is_file():
+                print(f"FAILED ratio={record['ratio']} fold={record['fold']}: see {run_dir}")
+                continue
+            metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+            record |= {
+                "commit": _commit(),
+                "minutes": round((time.time() - started) / 60, 2),
+                "metrics": {k: metrics[k] for k in COLUMNS if k in metrics},
+                "run_dir": str(run_dir.relative_to(REPO)),
+            }
+            args.results.mkdir(parents=True, exist_ok=True)
+            with (args.results / RUNS_FILE).open("a") as runs:
+                runs.write(json.dumps(record) + "\n")
+            real = record["metrics"].get("val/real/seq_acc", float("nan"))
+            print(f"ratio={record['ratio']} fold={record['fold']}: real seq_acc {real:.4f}")
+
+
+def table(records: list[dict]) -> str:
+    """Mean ± std over folds, one row per ratio."""
+    by_ratio: dict[float, list[dict]] = {}
+    for record in records:
+        by_ratio.setdefault(record["ratio"], []).append(record)
+    lines = [
+        "| real ratio | folds | " + " | ".join(COLUMNS) + " | minutes |",
+        "|" + "---|" * (len(COLUMNS) + 3),
+    ]
+    for ratio, runs in sorted(by_ratio.items()):
+        cells = [mean_std([r["metrics"].get(c, float("nan")) for r in runs]) for c in COLUMNS]
+        minutes = sum(r["minutes"] for r in runs) / len(runs)
+        folds = ",".join(str(r["fold"]) for r in sorted(runs, key=lambda r: r["fold"]))
+        lines.append(f"| {ratio:g} | {folds} | " + " | ".join(cells) + f" | {minutes:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(records: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ratios = sorted({r["ratio"] for r in records})
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    for metric, label in (
+        ("val/real/seq_acc", "real, unseen plates"),
+        ("val/synthetic/seq_acc", "synthetic"),
+    ):
+        values = [
+            [r["metrics"][metric] for r in records if r["ratio"] == x and metric in r["metrics"]]
+            for x in ratios
+        ]
+        means = [np.mean(v) if v else np.nan for v in values]
+        stds = [np.std(v, ddof=1) if len(v) > 1 else 0 for v in values]
+        axis.errorbar(ratios, means, yerr=stds, marker="o", capsize=4, label=label)
+    axis.set_xlabel("real ratio (fraction of each training epoch)")
+    axis.set_ylabel("plates read exactly")
+    axis.set_ylim(0, 1)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right")
+    folds = len({r["fold"] for r in records})
+    axis.set_title(f"crnn_small, quickstart budget; mean ± std over {folds} folds", fontsize=10)
+    figure.tight_layout()
+    temporary = path.with_suffix(".tmp.svg")
+    figure.savefig(temporary, metadata={"Date": None})
+    os.replace(temporary, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ratios", type=float, nargs="+", default=[0, 0.05, 0.2, 0.5, 1])
+    parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--tag", default="quickstart", help="names a version of what is measured")
+    parser.add_argument(
+        "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where records go")
+    parser.add_argument("--report-only", action="store_true", help="rebuild table and plot")
+    parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
+    args = parser.parse_args()
+    if not args.report_only:
+        run_missing(args)
+    records = _records(args.results, args.tag, args.extra)
+    if not records:
+        sys.exit(f"no runs recorded for tag {args.tag!r} in {args.results / RUNS_FILE}")
+    text = table(records)
+    (args.results / f"accuracy_{args.tag}.md").write_text(text)
+    plot(records, args.results / f"accuracy_{args.tag}.svg")
+    print(text + f"(table and plot in {args.results})")
+
+
+if __name__ == "__main__":
+    main()
