@@ -24,9 +24,10 @@ TINY = [
 ]
 
 
-def _compose(tmp_path: Path, *overrides: str):
+def _compose(tmp_path: Path, *overrides: str, tiny: bool = True, hydra: bool = False):
+    overrides = [f"paths.output_dir={tmp_path}", *(TINY if tiny else []), *overrides]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *TINY, *overrides])
+        return compose("train", overrides=overrides, return_hydra_config=hydra)
 
 
 def _options(group: str) -> list[str]:
@@ -53,11 +54,53 @@ def test_every_group_option_instantiates(tmp_path, real_folder, group, option):
     assert model.net.num_parameters() > 0
 
 
-@pytest.mark.parametrize("option", _options("experiment") + _options("hparams_search"))
-def test_experiments_and_searches_compose(tmp_path, option):
-    group = "experiment" if option in _options("experiment") else "hparams_search"
-    cfg = _compose(tmp_path, f"{group}={option}")
-    assert cfg.data and cfg.model and cfg.trainer
+@pytest.mark.parametrize("option", _options("hparams_search"))
+def test_searches_compose(tmp_path, option):
+    cfg = _compose(tmp_path, f"hparams_search={option}", hydra=True)
+    assert cfg.hydra.sweeper.params and cfg.optimized_metric == "val/seq_acc"
+
+
+@pytest.mark.parametrize("option", _options("experiment"))
+def test_every_experiment_runs(tmp_path, real_folder, option):
+    cfg = _compose(
+        tmp_path, f"experiment={option}", "trainer=debug", f"data.real_dir={real_folder}"
+    )
+    train(cfg)
+    assert "val/real/seq_acc" in json.loads((tmp_path / "metrics.json").read_text())["metrics"]
+
+
+def test_real_only_and_accurate_keep_the_quickstart_model_and_input(tmp_path):
+    quickstart, real_only, accurate = (
+        _compose(tmp_path / name, f"experiment={name}", tiny=False)
+        for name in ("quickstart", "real_only", "accurate")
+    )
+    assert real_only.data.real_ratio == 1.0 and quickstart.data.real_ratio is None
+    for cfg in (real_only, accurate):
+        assert cfg.model == quickstart.model
+    assert real_only.data.epoch_size * real_only.trainer.max_epochs == (
+        quickstart.data.epoch_size * quickstart.trainer.max_epochs
+    )
+    budget = accurate.data.epoch_size * accurate.trainer.max_epochs
+    assert budget >= 4 * quickstart.data.epoch_size * quickstart.trainer.max_epochs
+
+
+def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
+    from plate_ocr.data.folder import real_splits
+
+    cfg = _compose(
+        tmp_path,
+        "trainer=debug",
+        f"data.real_dir={real_folder}",
+        "data.real_fold=2",
+        "data.real_folds=3",
+        "data.batch_size=64",
+    )
+    train(cfg)
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["config"]["data"]["real_fold"] == 2
+    expected = real_splits(real_folder, 2, 3)["validation"]
+    # one validation batch holds the whole fold: its plates, scored
+    assert 0 < len(expected) <= 64 and "val/real/seq_acc" in record["metrics"]
 
 
 @pytest.mark.parametrize("size", ["crnn_small", "crnn_base", "crnn_large"])
