@@ -81,6 +81,7 @@ def run_missing(args: argparse.Namespace) -> None:
             ]
             run_dir = REPO / "outputs" / "benchmarks" / args.tag / stamp / f"r{ratio}_fold{fold}"
             record = {"tag": args.tag, "ratio": ratio, "fold": fold, "extra": args.extra}
+            record["commit"] = _commit()  # the code the run starts with
             record["overrides"] = overrides
             running.append((_launch(overrides, run_dir, args.jobs), record, run_dir, time.time()))
         time.sleep(2)
@@ -94,7 +95,6 @@ def run_missing(args: argparse.Namespace) -> None:
                 continue
             metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
             record |= {
-                "commit": _commit(),
                 "minutes": round((time.time() - started) / 60, 2),
                 "metrics": {k: metrics[k] for k in COLUMNS if k in metrics},
                 "run_dir": str(run_dir.relative_to(REPO)),

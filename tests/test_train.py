@@ -197,7 +197,7 @@ def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder)
 
 # Clean synthetic plates: sharp, well exposed, seen at full resolution.
 CLEAN_PLATES = [
-    "+data.synthetic_factors.resolution=[1.0,1.4]",
+    "+data.synthetic_factors.native_height=[64.0,100.0]",
     "+data.synthetic_factors.blur_sigma=[0.0,0.5]",
     "+data.synthetic_factors.noise_sigma=[0.0,0.015]",
     "+data.synthetic_factors.p_motion_blur=0.0",

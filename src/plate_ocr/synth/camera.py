@@ -60,14 +60,12 @@ def _place(face_shape, plate_box, text_box, rng, factors, h, w) -> np.ndarray:
     fh, fw = face_shape
     px0, py0, px1, py1 = plate_box
     scale = uniform(rng, factors.plate_width) * w / (px1 - px0)
-    # Crops are boxed loosely and resized to a fixed shape, so the plate's aspect varies.
-    stretch = uniform(rng, factors.stretch)
     angle = np.radians(np.clip(rng.normal(0, factors.rotation_deg), -8, 8))
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     centre = np.array([(px0 + px1) / 2, (py0 + py1) / 2])
     target = np.array([w / 2 + rng.normal(0, 0.04) * w, h / 2 + rng.normal(0, 0.07) * h])
     src = np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], np.float64)
-    dst = (src - centre) @ (rot @ np.diag([scale, scale * stretch])).T + target
+    dst = (src - centre) @ (rot * scale).T + target
     dst += rng.normal(0, factors.perspective * scale * (py1 - py0), (4, 2))
     matrix = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
     pad = 0.2 * (text_box[3] - text_box[1])  # keep some plate around the digits
@@ -95,8 +93,13 @@ def render_plate(
     """
     out_h, out_w = size
     face, alpha, plate_box, text_box = draw_face(label, rng, factors)
-    h = max(16, round(out_h * uniform(rng, factors.resolution)))
-    w = max(32, round(h * out_w / out_h))
+    low, high = np.log(factors.native_height)
+    native_h = float(np.exp(uniform(rng, (low, high))))
+    # A crop far larger than the output is rendered at 1.25x the output height: the final
+    # downscale would discard the detail, and blur and noise shrink with it (``scale``).
+    scale = min(1.0, max(1.25 * out_h, 40.0) / native_h)
+    h = max(16, round(native_h * scale))
+    w = max(32, round(h * uniform(rng, factors.crop_aspect)))
     dst = _place(face.shape[:2], plate_box, text_box, rng, factors, h, w)
     # Shrink the face near its on-screen size first: warpPerspective samples without
     # filtering, and thin strokes would alias into broken digits.
@@ -116,7 +119,7 @@ def render_plate(
     )
     cover = cv2.warpPerspective(alpha, matrix, (w, h), flags=cv2.INTER_LINEAR)
     scene = cv2.blendLinear(plate, _background(rng, h, w), cover, 1.0 - cover)
-    image = _degrade(_light(scene, rng, factors), rng, factors)
+    image = _degrade(_light(scene, rng, factors), rng, factors, scale)
     interpolation = cv2.INTER_LINEAR if out_h >= h else cv2.INTER_AREA
     return cv2.resize(image, (out_w, out_h), interpolation=interpolation)
 
@@ -173,11 +176,14 @@ def _light(scene: np.ndarray, rng: np.random.Generator, factors: Factors) -> np.
     return scene
 
 
-def _degrade(scene: np.ndarray, rng: np.random.Generator, factors: Factors) -> np.ndarray:
-    """Optics and sensor at native resolution: blur, noise, gamma, JPEG."""
+def _degrade(
+    scene: np.ndarray, rng: np.random.Generator, factors: Factors, scale: float = 1.0
+) -> np.ndarray:
+    """Optics and sensor at native resolution (``scale`` = rendered / native size): blur,
+    noise, gamma, JPEG."""
     h, w = scene.shape[:2]
     # Capped by the crop's size: a tiny crop blurred as much as a large one is unreadable.
-    sigma = min(uniform(rng, factors.blur_sigma) * rng.random(), 0.022 * h)
+    sigma = min(uniform(rng, factors.blur_sigma) * rng.random() * scale, 0.022 * h)
     if sigma > 0.3:
         scene = cv2.GaussianBlur(scene, (0, 0), sigma)
     if rng.random() < factors.p_motion_blur:
@@ -187,7 +193,7 @@ def _degrade(scene: np.ndarray, rng: np.random.Generator, factors: Factors) -> n
         turn = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), rng.normal(0, 20), 1.0)
         kernel = cv2.warpAffine(kernel, turn, (length, length))
         scene = cv2.filter2D(scene, -1, kernel / max(float(kernel.sum()), 1e-6))
-    noise_sigma = uniform(rng, factors.noise_sigma) * 255
+    noise_sigma = uniform(rng, factors.noise_sigma) * 255 * scale
     if noise_sigma > 1.0:
         if h <= _NOISE.shape[0] and w <= _NOISE.shape[1]:
             y, x = (

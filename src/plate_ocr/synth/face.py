@@ -93,7 +93,7 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     fade = uniform(rng, factors.fade) * rng.random()
     plate_h = round(GLYPH_HEIGHT / uniform(rng, factors.text_height))
     left_band = not yellow and rng.random() < factors.p_flag_band
-    right_box = "red" if yellow and rng.random() < factors.p_red_box else None
+    right_box = "red" if rng.random() < factors.p_red_box else None
     if right_box is None and rng.random() < factors.p_eu_band:
         right_box = "eu"
     band_w = round(plate_h * uniform(rng, (0.3, 0.42)))

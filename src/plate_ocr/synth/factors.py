@@ -19,11 +19,11 @@ class Factors:
     p_yellow: float = 0.5  # rear plates are yellow, front plates white
     p_italic: float = 0.05
     p_border: float = 0.7  # thin ink border inset from the plate edge
-    p_red_box: float = 0.3  # on yellow plates: a small red box with a date at the right end
+    p_red_box: float = 0.3  # a small red box with a date at the right end, any plate colour
     p_flag_band: float = 0.15  # on white plates: a blue band with a flag at the left end
     p_eu_band: float = 0.06  # a blue band with small digits at the right end (imported plates)
     p_dash: float = 0.06  # groups separated by dashes instead of spaces
-    p_dot: float = 0.05  # groups separated by a dot or screw head
+    p_dot: float = 0.15  # groups separated by a dot or screw head
     p_screws: float = 0.3
     p_frame: float = 0.4  # a plastic holder around the plate, often with dealer text
     p_dealer_text: float = 0.6  # given a frame
@@ -33,12 +33,15 @@ class Factors:
     p_dirt: float = 0.35
     p_glare: float = 0.25
     # camera
-    resolution: tuple[float, float] = (0.45, 1.4)  # native crop height / output height
+    # The crop as the detector cut it, before any resize (LPA crops: height 40-113 px p5-p95,
+    # median 62; width / height 1.6-4.4, median 3.2). Log-uniform height; resizing to the
+    # model's aspect then stretches the plate as it stretches real crops.
+    native_height: tuple[float, float] = (38.0, 120.0)  # px
+    crop_aspect: tuple[float, float] = (2.2, 4.3)  # width / height
     plate_width: tuple[float, float] = (0.75, 1.0)  # plate width / crop width
-    stretch: tuple[float, float] = (1.1, 1.7)  # vertical scale from boxing and resizing
-    rotation_deg: float = 2.5  # standard deviation
+    rotation_deg: float = 3.2  # standard deviation (real crops: p10-p90 about -4 to +5 degrees)
     perspective: float = 0.04  # corner jitter, fraction of plate height
-    brightness: tuple[float, float] = (0.5, 1.3)
+    brightness: tuple[float, float] = (0.6, 1.35)
     contrast: tuple[float, float] = (0.75, 1.25)
     gamma: tuple[float, float] = (0.75, 1.35)
     p_uneven_light: float = 0.4
