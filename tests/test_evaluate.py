@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
 from plate_ocr.data.folder import read_rgb
@@ -146,3 +147,29 @@ def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop)
         "data.real_split=nope: use one of train, validation, test, all" in run.stdout + run.stderr
     )
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_validation_is_the_fold_the_checkpoint_never_trained_on(
+    tmp_path, tiny_checkpoint, real_folder
+):
+    from plate_ocr.data.folder import real_splits
+
+    checkpoint = torch.load(tiny_checkpoint, weights_only=True)
+    checkpoint["PlateDataModule"] = {
+        "real_fold": 2,
+        "real_folds": 3,
+        "real_val_split": "validation",
+        "seed": 42,
+    }
+    trained_on_fold_2 = tmp_path / "fold2.ckpt"
+    torch.save(checkpoint, trained_on_fold_2)
+    cfg = _compose(
+        tmp_path / "report",
+        f"ckpt_path={trained_on_fold_2}",
+        f"data.real_dir={real_folder}",
+        "data.real_split=validation",  # data.real_fold is left at its default, 0
+        "data.synthetic_test_size=0",
+    )
+    real = evaluate(cfg)["sources"]["real"]
+    assert real["split"] == "validation (fold 2 of 3)"
+    assert real["n"] == len(real_splits(real_folder, 2, 3)["validation"])

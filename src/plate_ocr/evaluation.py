@@ -29,6 +29,7 @@ from tqdm import tqdm
 from plate_ocr.data.folder import SPLITS, PlateFolder, real_splits
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
+from plate_ocr.model.checkpoint import REAL_SPLIT_KEY, load_checkpoint
 from plate_ocr.model.metrics import GAP, PlateMetrics, align
 from plate_ocr.plates import ALPHABET, MAX_LENGTH
 from plate_ocr.reader import PlateReader
@@ -105,9 +106,22 @@ class Source:
     files: list[str] | None = None  # the file of each sample, for real crops
 
 
-def build_sources(data: DictConfig, image_size, channels: int) -> list[Source]:
-    """The real crops of ``data.real_split`` and the synthetic test set, for this input size."""
+def build_sources(
+    data: DictConfig, image_size, channels: int, trained_split: dict | None = None
+) -> list[Source]:
+    """The real crops of ``data.real_split`` and the synthetic test set, for this input size.
+
+    ``trained_split`` (from the checkpoint) overrides the config's fold and split seed, so
+    validation is the plates that run never trained on.
+    """
     settings = OmegaConf.to_container(data, resolve=True)
+    differing = {k: v for k, v in (trained_split or {}).items() if settings.get(k) != v}
+    if differing and settings.get("real_dir"):
+        log.warning(
+            "using the checkpoint's real split (%s), not the config's",
+            " ".join(f"data.{k}={v}" for k, v in differing.items()),
+        )
+        settings |= differing
     real_split = settings.pop("real_split", "test")
     if real_split not in REAL_SPLITS:
         raise UserError(f"data.real_split={real_split}: use one of {', '.join(REAL_SPLITS)}")
@@ -132,7 +146,10 @@ def build_sources(data: DictConfig, image_size, channels: int) -> list[Source]:
                 f"data.real_split={'|'.join(present)} or all (every crop)"
             )
         real = PlateFolder(samples, settings["skip_bad"])
-        sources.append(Source("real", real_split, real, [str(path) for path in real.paths]))
+        split = real_split
+        if real_split == "validation" and settings["real_fold"] is not None:
+            split = f"validation (fold {settings['real_fold']} of {settings['real_folds']})"
+        sources.append(Source("real", split, real, [str(path) for path in real.paths]))
     if settings.get("synthetic_dir") or settings["synthetic_test_size"] > 0:
         # the data module renders (or reads) the same synthetic test set training used
         datamodule = hydra.utils.instantiate(
@@ -184,7 +201,11 @@ def evaluate(cfg: DictConfig) -> dict:
         "sources": {},
     }
     galleries = {}
-    for source in build_sources(cfg.data, reader.image_size, reader.in_channels):
+    trained_split = None
+    if str(cfg.ckpt_path).endswith(".ckpt"):
+        trained_split = load_checkpoint(cfg.ckpt_path).get(REAL_SPLIT_KEY)
+    sources = build_sources(cfg.data, reader.image_size, reader.in_channels, trained_split)
+    for source in sources:
         log.info("scoring %s (%s split): %d crops", source.name, source.split, len(source.dataset))
         result = score(reader, source, int(cfg.data.batch_size))
         row = {"split": source.split} | result.summary()

@@ -236,6 +236,30 @@ class PlateDataModule(pl.LightningDataModule):
                     "%s has no real %s crops: no real %s metrics", self.real_dir, split, split
                 )
 
+    def real_split_settings(self) -> dict:
+        """What decides which real plates train: saved in checkpoints, so a resumed run or an
+        evaluation never validates on plates the model trained on."""
+        return {
+            "real_fold": self.real_fold,
+            "real_folds": self.real_folds,
+            "real_val_split": self.real_val_split,
+            "seed": self.seed,
+        }
+
+    def state_dict(self) -> dict:
+        return self.real_split_settings() if self.real_dir else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state or not self.real_dir:
+            return
+        here = self.real_split_settings()
+        changed = [f"data.{k}={state[k]}" for k in here if k in state and state[k] != here[k]]
+        if changed:
+            raise UserError(
+                f"the checkpoint trained on another real split: resume with {' '.join(changed)}, "
+                "or its validation plates would include plates it trained on"
+            )
+
     def sampler(self) -> MixedEpochSampler:
         real_size = len(self.train_sources.get("real", ()))
         synthetic = self.train_sources["synthetic"]

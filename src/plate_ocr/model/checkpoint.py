@@ -13,9 +13,12 @@ import torch
 from plate_ocr.errors import UserError
 from plate_ocr.model.crnn import CRNN
 
+# where PlateDataModule.state_dict() lands in a Lightning checkpoint: the real split trained on
+REAL_SPLIT_KEY = "PlateDataModule"
 
-def load_network(path: str | Path) -> CRNN:
-    """The CRNN saved in a Lightning checkpoint, in eval mode on the CPU."""
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A plate-ocr checkpoint's contents, tensors and plain containers only."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found; pass the path of a .ckpt file")
@@ -26,6 +29,12 @@ def load_network(path: str | Path) -> CRNN:
         raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
     if "net_config" not in checkpoint:
         raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
+    return checkpoint
+
+
+def load_network(path: str | Path) -> CRNN:
+    """The CRNN saved in a Lightning checkpoint, in eval mode on the CPU."""
+    checkpoint = load_checkpoint(path)
     net = CRNN(**checkpoint["net_config"])
     prefix = "net."
     state = {
