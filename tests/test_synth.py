@@ -198,3 +198,35 @@ def test_plates_are_framed_and_sharp_like_real_crops(size):
     assert 0.33 <= stats["text_height"]["p50"] <= 0.43, stats["text_height"]
     assert stats["text_height"]["p90"] <= 0.56, stats["text_height"]
     assert stats["sharpness"]["p50"] >= 0.35, stats["sharpness"]
+
+
+def test_factors_weight_tables_steer_the_plate_numbers():
+    """form_weights / wilaya_weights in Factors (what `plate-ocr synth --fit` writes) reach
+    the numbers rendered on the fly, with or without a data module in between."""
+    from plate_ocr.synth import Factors, render_sample
+
+    factors = Factors(form_weights={"11": 1.0, "10": 0.0}, wilaya_weights={31: 1, "07": 0})
+    labels = [SyntheticPlates(30, seed=2, factors=factors)[i][1] for i in range(30)]
+    labels.append(render_sample(2, 30, (32, 96), factors=factors)[1])
+    assert {(len(label), label[-2:]) for label in labels} == {(11, "31")}
+
+
+def test_default_factors_draw_the_default_numbers_and_images():
+    from plate_ocr.synth import DEFAULT_FACTORS, render_sample
+
+    assert DEFAULT_FACTORS.plate_sampler == PlateSampler()
+    for i in (0, 5):
+        image, label = render_sample(4, i, (32, 96))
+        same_image, same_label = render_sample(4, i, (32, 96), sampler=PlateSampler())
+        assert label == same_label
+        np.testing.assert_array_equal(image, same_image)
+
+
+@pytest.mark.parametrize(
+    "table", [{"form_weights": {"12": 1.0}}, {"wilaya_weights": {99: 1.0}}, {"wilaya_weights": {}}]
+)
+def test_a_bad_weight_table_names_the_field(table):
+    from plate_ocr.synth import Factors
+
+    with pytest.raises(ValueError, match=next(iter(table))):
+        SyntheticPlates(1, factors=Factors(**table))

@@ -124,23 +124,24 @@ def render_plate(
     return cv2.resize(image, (out_w, out_h), interpolation=interpolation)
 
 
-DEFAULT_SAMPLER = PlateSampler()
+DEFAULT_SAMPLER = DEFAULT_FACTORS.plate_sampler
 
 
 def render_sample(
     seed: int,
     index: int,
     size: tuple[int, int] = (64, 200),
-    sampler: PlateSampler = DEFAULT_SAMPLER,
+    sampler: PlateSampler | None = None,
     factors: Factors = DEFAULT_FACTORS,
     stream: int = 0,
 ) -> tuple[np.ndarray, str]:
     """Sample ``index`` of ``seed``: a function of (seed, index, stream) alone, so workers,
     shuffling and resumed runs all get the same image for the same index. ``stream`` keeps
     sets that share a seed apart (the train, validation and test splits on disk); stream 0
-    is ``default_rng([seed, index])``, the on-the-fly dataset's."""
+    is ``default_rng([seed, index])``, the on-the-fly dataset's. The plate number comes from
+    ``sampler``, else from the factors' weight tables (``Factors.plate_sampler``)."""
     rng = np.random.default_rng([seed, index, stream] if stream else [seed, index])
-    label = sampler.sample(rng)
+    label = (sampler or factors.plate_sampler).sample(rng)
     return render_plate(label, rng, size, factors), label
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from plate_ocr.plates import PlateSampler
-from plate_ocr.synth.camera import DEFAULT_SAMPLER, render_sample
+from plate_ocr.synth.camera import render_sample
 from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors
 
 
@@ -14,7 +14,8 @@ class SyntheticPlates(Dataset):
     """``length`` synthetic crops, (H, W, 3) uint8 RGB with their digit labels.
 
     Indexes past ``length`` are refused rather than wrapped, so an epoch is exactly
-    ``length`` distinct plates; a new seed gives a new, equally deterministic set.
+    ``length`` distinct plates; a new seed gives a new, equally deterministic set. Plate
+    numbers come from ``sampler``, else from the weight tables in ``factors``.
     """
 
     def __init__(
@@ -30,7 +31,7 @@ class SyntheticPlates(Dataset):
         self.length = length
         self.seed = seed
         self.image_size = tuple(image_size)
-        self.sampler = sampler or DEFAULT_SAMPLER
+        self.sampler = sampler or factors.plate_sampler
         self.factors = factors
 
     def __len__(self) -> int:

@@ -1,16 +1,20 @@
-"""The distributions the renderer samples each plate's look from, in one place.
+"""The distributions the renderer samples each plate from, in one place.
 
 Every factor seen on real Algerian crops has a knob here, so a user can skew the generator
-(all yellow, no red box, heavy blur) without touching drawing code. Probabilities are per
-plate; ranges are uniform unless named otherwise.
+(all yellow, no red box, heavy blur, only their wilaya) without touching drawing code.
+Probabilities are per plate; ranges are uniform unless named otherwise. ``plate-ocr synth
+--fit REAL_DIR`` estimates several of them from a folder of real crops (``synth/fit.py``).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+from plate_ocr.plates import WILAYAS, PlateSampler
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,36 @@ class Factors:
     noise_sigma: tuple[float, float] = (0.0, 0.04)
     p_jpeg: float = 0.4
     jpeg_quality: tuple[int, int] = (25, 90)
+    # plate number: weight tables for PlateSampler (normalised there); None keeps its defaults
+    form_weights: dict[str, float] | None = None  # "11", "10", "temporary", "9" -> weight
+    wilaya_weights: dict[int, float] | None = None  # wilaya -> weight; a missing one never shows
+
+    @cached_property
+    def plate_sampler(self) -> PlateSampler:
+        """The sampler of plate numbers these factors ask for (built once per instance)."""
+        default = PlateSampler()
+        forms = _weights("form_weights", self.form_weights, str, dict(default.forms))
+        wilayas = _weights("wilaya_weights", self.wilaya_weights, int, WILAYAS)
+        return PlateSampler(forms=forms or default.forms, wilayas=wilayas or default.wilayas)
+
+
+def _weights(name: str, weights, key, known) -> tuple | None:
+    """A weight table as PlateSampler takes it ((key, weight) pairs), checked; None stays None."""
+    if weights is None:
+        return None
+    try:
+        table = {key(k): float(v) for k, v in weights.items()}
+        usable = all(k in known for k in table) and min(table.values()) >= 0
+        usable = usable and sum(table.values()) > 0
+    except (AttributeError, TypeError, ValueError):  # not a mapping, or keys or weights not numbers
+        usable = False
+    if not usable:
+        keys = ", ".join(map(str, known)) if key is str else f"01-{known[-1]:02d}"
+        raise ValueError(
+            f"Factors.{name}={weights!r}: give a mapping of {keys} to non-negative weights, "
+            "not all zero"
+        )
+    return tuple(table.items())
 
 
 DEFAULT_FACTORS = Factors()
