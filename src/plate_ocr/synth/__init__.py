@@ -3,7 +3,8 @@
 ``render_plate(label, rng)`` draws one crop; ``SyntheticPlates`` is the on-the-fly dataset
 (sample ``i`` of seed ``s`` is always the same image); ``plate-ocr synth`` (``writer``)
 renders a dataset to disk or a contact sheet. ``Factors`` holds every distribution the
-renderer samples from.
+renderer samples from; ``plate-ocr synth --fit REAL_DIR`` (``fit``) estimates them from a
+folder of real crops.
 """
 
 from plate_ocr.synth.camera import render_plate, render_sample

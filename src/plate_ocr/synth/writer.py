@@ -1,4 +1,5 @@
-"""``plate-ocr synth``: render synthetic plates to disk, or a contact sheet to look at.
+"""``plate-ocr synth``: render synthetic plates to disk, or a contact sheet to look at, or
+(``--fit REAL_DIR``) fit the generator's distributions to a folder of real crops.
 
 Disk layout: ``OUT/{train,validation,test}/NNNNNN_<label>.png`` plus ``labels.csv``
 (``filename,text``) per split. Image ``i`` of a split is a function of (seed, split, i), so
@@ -6,6 +7,10 @@ an interrupted run is resumed by rendering only the missing indexes; each image 
 under a hidden temporary name and renamed into place, so a crash never leaves half an image.
 ``OUT/synth.json`` records what the folder was made with, and a run with other settings
 is refused rather than mixed in.
+
+``--fit`` writes the fitted ``Factors`` as a Hydra config (see ``synth/fit.py``), by default
+``conf/data/synthetic_factors/fitted.yaml``, which ``python train.py
+data/synthetic_factors=fitted`` trains with; an existing file is kept unless ``--force``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from plate_ocr.errors import UserError
 from plate_ocr.synth.camera import render_sample
 
 SPLITS = (("train", 1), ("validation", 2), ("test", 3))  # name, random stream
+FITTED = Path("conf/data/synthetic_factors/fitted.yaml")
 _CHUNK = 64
 
 
@@ -46,6 +52,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write a contact sheet of --count samples instead of a dataset",
     )
     parser.add_argument("--count", type=int, default=48, help="samples on the preview sheet")
+    parser.add_argument(
+        "--fit",
+        type=Path,
+        metavar="REAL_DIR",
+        help="instead of rendering, estimate the generator's distributions from a folder of "
+        "real crops and write them as a Hydra config",
+    )
+    parser.add_argument(
+        "--out",
+        dest="fit_out",
+        type=Path,
+        metavar="FILE",
+        help=f"with --fit: the config to write (default {FITTED}, when ./conf exists)",
+    )
+    parser.add_argument("--force", action="store_true", help="with --fit: overwrite --out")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="with --fit: skip bad crops with a warning"
+    )
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -59,6 +83,15 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fit is not None:
+        return _fit(args)
+    for flag, given in (
+        ("--out", args.fit_out),
+        ("--force", args.force),
+        ("--skip-bad", args.skip_bad),
+    ):
+        if given:
+            raise UserError(f"{flag} goes with --fit REAL_DIR (a dataset folder is given as OUT)")
     size = _size(args.size)
     if args.preview is not None:
         if args.count < 1:
@@ -89,6 +122,35 @@ def run(args: argparse.Namespace) -> int:
         if pool is not None:
             pool.terminate()
     print(f"wrote {sum(counts.values())} images to {args.out}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from plate_ocr.synth.fit import fit_factors, usage
+
+    if args.out is not None or args.preview is not None:
+        raise UserError("--fit writes a config file, not images: give it with --out FILE")
+    out = args.fit_out
+    if out is None:
+        if not Path("conf").is_dir():
+            raise UserError(f"give --out FILE: there is no conf/ folder here to write {FITTED}")
+        out = FITTED
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder: give the .yaml file to write")
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists: pass --force to overwrite it, or choose another --out")
+    fitted = fit_factors(args.fit, skip_bad=args.skip_bad)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(fitted.to_yaml(usage(out)))
+        os.replace(tmp, out)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {out} ({error.strerror}); choose another --out") from None
+    print(f"fitted to {fitted.crops:,} crops of {fitted.plates:,} plates in {args.fit}")
+    print(fitted.table())
+    print(f"wrote {out}. {usage(out)}")
     return 0
 
 
