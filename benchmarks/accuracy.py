@@ -79,7 +79,7 @@ def run_missing(args: argparse.Namespace) -> None:
                 *(["data.num_workers=1"] if args.jobs > 1 else []),
                 *args.extra,
             ]
-            run_dir = REPO / "outputs" / "benchmarks" / args.tag / stamp / f"r{ratio}_fold{fold}"
+            run_dir = args.runs_dir / args.tag / stamp / f"r{ratio}_fold{fold}"
             record = {"tag": args.tag, "ratio": ratio, "fold": fold, "extra": args.extra}
             record["commit"] = _commit()  # the code the run starts with
             record["overrides"] = overrides
@@ -97,7 +97,7 @@ def run_missing(args: argparse.Namespace) -> None:
             record |= {
                 "minutes": round((time.time() - started) / 60, 2),
                 "metrics": {k: metrics[k] for k in COLUMNS if k in metrics},
-                "run_dir": str(run_dir.relative_to(REPO)),
+                "run_dir": str(run_dir),
             }
             args.results.mkdir(parents=True, exist_ok=True)
             with (args.results / RUNS_FILE).open("a") as runs:
@@ -166,6 +166,9 @@ def main() -> None:
         "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where records go")
+    parser.add_argument(
+        "--runs-dir", type=Path, default=REPO / "outputs" / "benchmarks", help="run folders"
+    )
     parser.add_argument("--report-only", action="store_true", help="rebuild table and plot")
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()

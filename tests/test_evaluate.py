@@ -124,7 +124,12 @@ def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop)
     folder = tmp_path / "lpa_like"  # train and validation only, like the LPA crops
     write_crop(folder / "train" / "0730011107.jpg")
     write_crop(folder / "validation" / "12345611616.jpg")
-    cfg = _compose(tmp_path / "run", f"ckpt_path={tiny_checkpoint}", f"data.real_dir={folder}")
+    cfg = _compose(
+        tmp_path / "run",
+        f"ckpt_path={tiny_checkpoint}",
+        f"data.real_dir={folder}",
+        "data.real_fold=null",  # the folder's own splits: 2 plates would leave a fold empty
+    )
     with pytest.raises(UserError, match=r"has no test crops: pass data.real_split=train\|valid"):
         evaluate(cfg)
     # The entry point shows it as one line and exits 2.

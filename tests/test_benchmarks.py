@@ -1,0 +1,49 @@
+"""The accuracy benchmark end to end, on tiny data with trainer=debug."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parents[1]
+TINY = [
+    "trainer=debug",
+    "data.image_size=[32,96]",
+    "data.batch_size=16",
+    "data.num_workers=0",
+    "data.synthetic_val_size=16",
+    "data.synthetic_test_size=16",
+]
+
+
+@pytest.mark.slow
+def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
+    command = [
+        sys.executable,
+        "benchmarks/accuracy.py",
+        "--ratios", "0", "1",
+        "--folds", "0", "1",
+        "--jobs", "2",
+        "--tag", "debug",
+        "--real-dir", str(real_folder),
+        "--results", str(tmp_path / "results"),
+        "--runs-dir", str(tmp_path / "runs"),
+        "--",
+        *TINY,
+    ]  # fmt: skip
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    records = [
+        json.loads(line)
+        for line in (tmp_path / "results" / "accuracy_runs.jsonl").read_text().splitlines()
+    ]
+    assert sorted((r["ratio"], r["fold"]) for r in records) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert all("val/real/seq_acc" in r["metrics"] and r["extra"] == TINY for r in records)
+    table = (tmp_path / "results" / "accuracy_debug.md").read_text()
+    assert "| 0 | 0,1 |" in table and "| 1 | 0,1 |" in table and " ± " in table
+    assert (tmp_path / "results" / "accuracy_debug.svg").read_text().startswith("<?xml")
+    # measured runs are never run again
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "0 runs to do, 4 measured" in again.stdout
