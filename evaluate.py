@@ -6,7 +6,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from plate_ocr.errors import UserError
+from plate_ocr.errors import user_error
 from plate_ocr.evaluation import evaluate
 
 
@@ -14,8 +14,11 @@ from plate_ocr.evaluation import evaluate
 def main(cfg: DictConfig) -> None:
     try:
         evaluate(cfg)
-    except UserError as error:
-        logging.getLogger("evaluate").error("%s", error)
+    except Exception as error:
+        cause = user_error(error)
+        if cause is None:
+            raise  # a bug: the traceback is wanted
+        logging.getLogger("evaluate").error("%s", cause)
         sys.exit(2)
 
 

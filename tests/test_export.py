@@ -118,9 +118,9 @@ def test_a_checkpoint_with_a_pickle_payload_is_refused(capsys, tmp_path, tiny_ch
 
 
 def test_the_exported_model_keeps_three_channel_input(tmp_path):
-    net = CRNN(image_size=(32, 64), in_channels=3, channels=(4, 4, 4, 4), hidden=8).eval()
+    net = CRNN(image_size=(32, 96), in_channels=3, channels=(4, 4, 4, 4), hidden=8).eval()
     path = plate_ocr.export.export_onnx(net, tmp_path / "rgb.onnx")
     reader = PlateReader(path)
     crop = np.random.default_rng(0).integers(0, 255, (40, 120, 3), dtype=np.uint8)
-    assert reader.in_channels == 3 and reader.preprocess([crop]).shape == (1, 3, 32, 64)
+    assert reader.in_channels == 3 and reader.preprocess([crop]).shape == (1, 3, 32, 96)
     _assert_same_readings(reader.read([crop]), PlateReader(net, device="cpu").read([crop]))

@@ -1,5 +1,19 @@
 """Errors a user can fix themselves: shown as one line naming the file or key and the fix."""
 
+from __future__ import annotations
+
 
 class UserError(Exception):
     """Bad input (a folder, an image, a label, a config value). Printed without a traceback."""
+
+
+def user_error(error: BaseException) -> UserError | None:
+    """The UserError behind ``error``, if any: Hydra wraps errors raised while it builds
+    objects ("Error in call to target ..."), and a user should read the sentence inside."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, UserError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None

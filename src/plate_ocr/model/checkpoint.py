@@ -18,7 +18,13 @@ REAL_SPLIT_KEY = "PlateDataModule"
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """A plate-ocr checkpoint's contents, tensors and plain containers only."""
+    """A plate-ocr checkpoint's contents, tensors and plain containers only; remote files
+    are refused (fetch and check them first)."""
+    if "://" in str(path):
+        raise UserError(
+            f"{path}: remote checkpoints are refused, a crafted one could run code; "
+            "download it and pass the local file"
+        )
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found; pass the path of a .ckpt file")
@@ -40,5 +46,11 @@ def load_network(path: str | Path) -> CRNN:
     state = {
         k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
     }
+    broken = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise UserError(
+            f"{path}: weights are not finite ({broken[0]} and {len(broken) - 1} more): the run "
+            "diverged; train again with a lower model.optimizer.lr"
+        )
     net.load_state_dict(state)
     return net.eval()

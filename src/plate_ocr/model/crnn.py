@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from plate_ocr.plates import ALPHABET
+from plate_ocr.errors import UserError
+from plate_ocr.plates import ALPHABET, MAX_LENGTH
 
 NUM_CLASSES = len(ALPHABET) + 1  # + the CTC blank, index 0
 
@@ -45,8 +46,18 @@ class CRNN(nn.Module):
     ):
         super().__init__()
         height, width = (int(v) for v in image_size)
-        if height % 16 or width % 4:
-            raise ValueError(f"image_size {height}x{width}: height must divide by 16, width by 4")
+        if height < 16 or height % 16 or width % 4:
+            raise UserError(
+                f"data.image_size=[{height}, {width}]: the height must be a multiple of 16 "
+                "and the width of 4, e.g. [32, 128]"
+            )
+        # CTC needs a column per digit and a blank between repeats: T = W / 4 >= 2 L - 1
+        columns = 2 * MAX_LENGTH - 1
+        if width // 4 < columns:
+            raise UserError(
+                f"data.image_size=[{height}, {width}]: {width // 4} columns cannot hold an "
+                f"{MAX_LENGTH}-digit plate for CTC; use a width of at least {4 * columns}"
+            )
         self.config = {
             "image_size": [height, width],
             "in_channels": int(in_channels),

@@ -16,6 +16,7 @@ import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 from torch import nn
 
+from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.codec import BLANK, decode, encode
 from plate_ocr.model.crnn import CRNN
@@ -56,6 +57,12 @@ class PlateRecognizer(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.ctc_loss(self(batch["images"]), batch["labels"])
+        if not torch.isfinite(loss):
+            # a diverged run must not go on to save and report NaN weights as a result
+            raise UserError(
+                f"training loss is {loss.item()} at step {self.global_step}: the run diverged; "
+                "lower model.optimizer.lr (or check the data)"
+            )
         size = len(batch["labels"])
         real = sum(source == "real" for source in batch["sources"]) / size
         self.log("train/loss", loss, prog_bar=True, batch_size=size)

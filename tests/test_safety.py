@@ -1,0 +1,94 @@
+"""Bad settings and untrusted files: refused with one line, nothing run, nothing saved."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from plate_ocr.errors import UserError, user_error
+from plate_ocr.model import CRNN
+from plate_ocr.model.checkpoint import load_checkpoint, load_network
+
+REPO = Path(__file__).parents[1]
+
+
+def _train(tmp_path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "trainer=debug",
+            "data.image_size=[32,96]",
+            "data.num_workers=0",
+            "data.batch_size=8",
+            "data.synthetic_val_size=8",
+            "data.synthetic_test_size=8",
+            f"hydra.run.dir={tmp_path}",
+            *overrides,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _one_line_exit_2(run: subprocess.CompletedProcess, *words: str) -> None:
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    assert "Traceback" not in output and "Error in call to target" not in output
+    for word in words:
+        assert word in output, output
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.invalid/x.ckpt", "https://h/x.ckpt", "s3://bucket/x.ckpt"]
+)
+def test_remote_checkpoints_are_refused_before_any_download(url):
+    with pytest.raises(UserError, match="remote checkpoints are refused"):
+        load_checkpoint(url)
+
+
+def test_resuming_from_a_url_is_refused(tmp_path):
+    _one_line_exit_2(_train(tmp_path, "ckpt_path=http://127.0.0.1:9/x.ckpt"), "remote")
+
+
+def test_a_too_narrow_input_is_refused_at_start(tmp_path):
+    run = _train(tmp_path, "data.image_size=[16,32]")
+    _one_line_exit_2(run, "data.image_size=[16, 32]", "at least 84")
+
+
+def test_a_diverged_run_stops_with_a_message(tmp_path):
+    steps = ["trainer=cpu", "trainer.max_epochs=1", "+trainer.limit_train_batches=4"]
+    steps += ["+trainer.limit_val_batches=1", "data.epoch_size=32"]  # step 2 meets NaN weights
+    run = _train(tmp_path, *steps, "model.optimizer.lr=1e30", "test=false")
+    _one_line_exit_2(run, "the run diverged", "model.optimizer.lr")
+    assert not (tmp_path / "metrics.json").exists()  # no result is reported
+
+
+def test_non_finite_weights_are_refused(tmp_path, tiny_checkpoint):
+    checkpoint = torch.load(tiny_checkpoint, weights_only=True)
+    name = next(k for k in checkpoint["state_dict"] if k.endswith("weight"))
+    checkpoint["state_dict"][name] = torch.full_like(checkpoint["state_dict"][name], float("nan"))
+    torch.save(checkpoint, tmp_path / "nan.ckpt")
+    with pytest.raises(UserError, match="weights are not finite"):
+        load_network(tmp_path / "nan.ckpt")
+
+
+def test_user_errors_are_found_inside_wrapped_errors():
+    try:
+        try:
+            raise UserError("data.x=1: fix it")
+        except UserError as inner:
+            raise RuntimeError("Error in call to target 'X'") from inner
+    except RuntimeError as outer:
+        assert str(user_error(outer)) == "data.x=1: fix it"
+    assert user_error(ValueError("a bug")) is None
+
+
+def test_crnn_says_which_sizes_work():
+    with pytest.raises(UserError, match="multiple of 16"):
+        CRNN(image_size=(30, 128))
+    CRNN(image_size=(32, 84))  # the narrowest that holds 11 digits
