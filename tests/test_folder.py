@@ -117,13 +117,21 @@ def test_missing_root_names_the_setting_to_fix(tmp_path):
 
 
 def test_skip_bad_drops_bad_files_with_one_counted_warning(tmp_path, write_crop, caplog):
-    write_crop(tmp_path / "train" / "12345611616.jpg")
+    for i in range(19):
+        write_crop(tmp_path / "train" / f"1234{i:02d}11616.jpg", size=(8, 16))
     write_crop(tmp_path / "train" / "IMG_1.jpg")
     write_crop(tmp_path / "train" / "123.jpg")
     with caplog.at_level(logging.WARNING):
         splits = find_splits(tmp_path, skip_bad=True)
-    assert [label for _, label in splits["train"]] == ["12345611616"]
-    assert "skipping 2 bad input(s)" in caplog.text
+    assert len(splits["train"]) == 19 and "skipping 2 bad input(s)" in caplog.text
+
+
+def test_skip_bad_stops_when_much_of_the_folder_is_bad(tmp_path, write_crop):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "train" / "IMG_1.jpg")
+    write_crop(tmp_path / "train" / "123.jpg")
+    with pytest.raises(UserError, match=r"2 of 3 inputs .* are bad, more than skip_bad drops"):
+        find_splits(tmp_path, skip_bad=True)
 
 
 def test_plate_folder_decodes_rgb_once_even_from_non_ascii_paths(tmp_path, write_crop):

@@ -92,3 +92,15 @@ def test_crnn_says_which_sizes_work():
     with pytest.raises(UserError, match="multiple of 16"):
         CRNN(image_size=(30, 128))
     CRNN(image_size=(32, 84))  # the narrowest that holds 11 digits
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("data.real_ratio=abc", ["data.real_ratio=abc", "between 0 and 1"]),
+        ("data.batch_size=0", ["data.batch_size=0"]),
+        ("data.image_size=[0,0]", ["data.image_size=[0, 0]"]),
+    ],
+)
+def test_bad_settings_are_one_line_naming_the_key(tmp_path, override, words):
+    _one_line_exit_2(_train(tmp_path, override), *words)

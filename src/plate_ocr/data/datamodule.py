@@ -141,6 +141,13 @@ class PlateDataModule(pl.LightningDataModule):
         super().__init__()
         if channels not in (1, 3):
             raise UserError(f"data.channels={channels}: use 1 (grayscale) or 3 (RGB)")
+        for key, value in (("batch_size", batch_size), ("epoch_size", epoch_size)):
+            if not isinstance(value, int) or value < 1:
+                raise UserError(f"data.{key}={value}: use a whole number of at least 1")
+        if len(image_size) != 2 or min(int(side) for side in image_size) < 1:
+            raise UserError(
+                f"data.image_size={list(image_size)}: use [height, width], e.g. [32, 128]"
+            )
         if real_ratio is None:
             real_ratio = 0.2 if real_dir else 0.0
         self.schedule = RatioSchedule(real_ratio, real_ratio_schedule)

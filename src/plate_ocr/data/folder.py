@@ -30,6 +30,8 @@ from plate_ocr.plates import plate_problem
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
+# skip_bad drops a few bad files; past this share of a folder it stops: the folder is wrong
+MAX_BAD_FRACTION = 0.1
 Sample = tuple[Path, str]
 
 
@@ -191,6 +193,12 @@ def find_splits(
         summary = f"{scanned.problems[0]}" + (f" (and {count - 1} more)" if count > 1 else "")
         if not skip_bad:
             raise UserError(f"{summary}; {advice}, skip_bad drops the bad files")
+        total = count + sum(len(samples) for samples in scanned.splits.values())
+        if count > MAX_BAD_FRACTION * total:
+            raise UserError(
+                f"{count} of {total} inputs in {root} are bad, more than skip_bad drops "
+                f"({MAX_BAD_FRACTION:.0%}): {summary}; {advice}"
+            )
         log.warning("skipping %d bad input(s) in %s: %s; %s", count, root, summary, advice)
     if not any(scanned.splits.values()):
         raise UserError(f"data folder {root} has no usable images; {advice}")

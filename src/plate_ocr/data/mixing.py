@@ -26,9 +26,13 @@ class SampleKey(NamedTuple):
 
 
 def _check_ratio(ratio: float, key: str) -> float:
-    if not 0.0 <= float(ratio) <= 1.0:
+    try:
+        value = float(ratio)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
         raise UserError(f"{key}={ratio} is not a fraction: set it between 0 and 1")
-    return float(ratio)
+    return value
 
 
 class RatioSchedule:
