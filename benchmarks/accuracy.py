@@ -123,7 +123,9 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(records: list[dict], path: Path) -> None:
+def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:
+    """Real and synthetic accuracy against the ratio; ``baseline`` (real-only runs measured
+    under another tag: they train no synthetic plate) as a dashed line with its spread."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -145,6 +147,11 @@ def plot(records: list[dict], path: Path) -> None:
         means = [np.mean(v) if v else np.nan for v in values]
         stds = [np.std(v, ddof=1) if len(v) > 1 else 0 for v in values]
         axis.errorbar(ratios, means, yerr=stds, marker="o", capsize=4, label=label)
+    if baseline:
+        real = [r["metrics"]["val/real/seq_acc"] for r in baseline]
+        mean, spread = np.mean(real), np.std(real, ddof=1) if len(real) > 1 else 0
+        axis.axhline(mean, color="grey", linestyle="--", label="real only (ratio 1)")
+        axis.axhspan(mean - spread, mean + spread, color="grey", alpha=0.15)
     axis.set_xlabel("real ratio (fraction of each training epoch)")
     axis.set_ylabel("plates read exactly")
     axis.set_ylim(0, 1)
@@ -171,6 +178,9 @@ def main() -> None:
     parser.add_argument(
         "--runs-dir", type=Path, default=REPO / "outputs" / "benchmarks", help="run folders"
     )
+    parser.add_argument(
+        "--baseline-tag", help="draw the real-only runs (ratio 1) of this tag as a baseline"
+    )
     parser.add_argument("--report-only", action="store_true", help="rebuild table and plot")
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
@@ -181,7 +191,10 @@ def main() -> None:
         sys.exit(f"no runs recorded for tag {args.tag!r} in {args.results / RUNS_FILE}")
     text = table(records)
     (args.results / f"accuracy_{args.tag}.md").write_text(text)
-    plot(records, args.results / f"accuracy_{args.tag}.svg")
+    baseline = []
+    if args.baseline_tag:
+        baseline = [r for r in _records(args.results, args.baseline_tag, []) if r["ratio"] == 1]
+    plot(records, args.results / f"accuracy_{args.tag}.svg", baseline)
     print(text + f"(table and plot in {args.results})")
 
 
