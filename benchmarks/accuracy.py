@@ -49,10 +49,20 @@ def _records(results: Path, tag: str, extra: list[str]) -> list[dict]:
 
 
 def _commit() -> str:
+    """The checked-out commit; PLATE_OCR_COMMIT names it where the tree is a copy without git."""
     result = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     )
-    return result.stdout.strip() or "unknown"
+    return result.stdout.strip() or os.environ.get("PLATE_OCR_COMMIT", "unknown")
+
+
+def _machine() -> str:
+    """Where the runs train, recorded with each run: GPU and CPU timings are not comparable."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name()}"
+    return f"cpu:{os.cpu_count()}"
 
 
 def _launch(overrides: list[str], run_dir: Path, jobs: int) -> subprocess.Popen:
@@ -68,6 +78,7 @@ def run_missing(args: argparse.Namespace) -> None:
     todo = [(r, f) for r in args.ratios for f in args.folds if (r, f) not in done]
     print(f"{len(todo)} runs to do, {len(args.ratios) * len(args.folds) - len(todo)} measured")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    machine = _machine()
     running: list[tuple[subprocess.Popen, dict, Path, float]] = []
     while todo or running:
         while todo and len(running) < args.jobs:
@@ -76,12 +87,13 @@ def run_missing(args: argparse.Namespace) -> None:
                 *_experiment(ratio),
                 f"data.real_dir={args.real_dir}",
                 f"data.real_fold={fold}",
-                *(["data.num_workers=1"] if args.jobs > 1 else []),
+                *([f"data.num_workers={args.workers}"] if args.workers is not None else []),
                 *args.extra,
             ]
             run_dir = args.runs_dir / args.tag / stamp / f"r{ratio}_fold{fold}"
             record = {"tag": args.tag, "ratio": ratio, "fold": fold, "extra": args.extra}
             record["commit"] = _commit()  # the code the run starts with
+            record["machine"] = machine
             record["overrides"] = overrides
             running.append((_launch(overrides, run_dir, args.jobs), record, run_dir, time.time()))
         time.sleep(2)
@@ -170,6 +182,9 @@ def main() -> None:
     parser.add_argument("--ratios", type=float, nargs="+", default=[0, 0.05, 0.2, 0.5, 1])
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, help="data.num_workers per run (default: 1 with --jobs > 1)"
+    )
     parser.add_argument("--tag", default="quickstart", help="names a version of what is measured")
     parser.add_argument(
         "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
@@ -184,6 +199,8 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="rebuild table and plot")
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
+    if args.workers is None and args.jobs > 1:
+        args.workers = 1
     if not args.report_only:
         run_missing(args)
     records = _records(args.results, args.tag, args.extra)

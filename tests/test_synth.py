@@ -222,8 +222,39 @@ def test_default_factors_draw_the_default_numbers_and_images():
         np.testing.assert_array_equal(image, same_image)
 
 
+def test_style_weights_choose_the_faces_drawn(monkeypatch):
+    """Only the weighted faces are drawn: a plate of one face has that face's glyphs."""
+    from plate_ocr.synth import Factors, face
+
+    drawn = []
+    monkeypatch.setattr(
+        face, "glyph_set", lambda style, italic=False: drawn.append(style) or real(style)
+    )
+    real = glyph_set
+    factors = Factors(style_weights={"din": 1.0, "impact": 0.0})
+    for i in range(12):
+        render_plate("1234511216", np.random.default_rng(i), (32, 96), factors)
+    assert set(drawn) == {"din"}
+
+
+def test_colon_separators_are_drawn_between_groups():
+    from plate_ocr.synth import Factors
+    from plate_ocr.synth.face import _layout
+
+    glyphs = glyph_set("din")
+    factors = Factors(p_dash=0.0, p_dot=0.0, p_colon=1.0)
+    placed, seps, separator, _ = _layout("1234511216", np.random.default_rng(0), factors, glyphs, 0)
+    assert separator == "colon" and len(seps) == 2
+
+
 @pytest.mark.parametrize(
-    "table", [{"form_weights": {"12": 1.0}}, {"wilaya_weights": {99: 1.0}}, {"wilaya_weights": {}}]
+    "table",
+    [
+        {"form_weights": {"12": 1.0}},
+        {"wilaya_weights": {99: 1.0}},
+        {"wilaya_weights": {}},
+        {"style_weights": {"comic_sans": 1.0}},
+    ],
 )
 def test_a_bad_weight_table_names_the_field(table):
     from plate_ocr.synth import Factors

@@ -18,7 +18,7 @@ import numpy as np
 
 from plate_ocr.plates import split_groups
 from plate_ocr.synth.factors import Factors, pick, uniform
-from plate_ocr.synth.glyphs import GLYPH_HEIGHT, STYLE_NAMES, STYLE_WEIGHTS, glyph_set
+from plate_ocr.synth.glyphs import GLYPH_HEIGHT, STYLE_NAMES, glyph_set
 
 _DEALERS = (
     "WWW.MASSILAS.COM",
@@ -35,7 +35,6 @@ _DEALERS = (
     "WWW.PLAQUES-DZ.COM",
 )
 _FONT, _PLAIN = cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN
-_STYLE_CDF = np.cumsum(STYLE_WEIGHTS) / STYLE_WEIGHTS.sum()
 
 
 def _plate_colour(rng: np.random.Generator, yellow: bool, fade: float) -> np.ndarray:
@@ -63,9 +62,8 @@ def _layout(label, rng, factors, glyphs, overhang):
     gap = uniform(rng, (0.02, 0.12)) * GLYPH_HEIGHT
     group_gap = uniform(rng, (0.3, 0.75)) * GLYPH_HEIGHT
     r = rng.random()
-    separator = (
-        "dash" if r < factors.p_dash else "dot" if r < factors.p_dash + factors.p_dot else " "
-    )
+    cuts = np.cumsum([factors.p_dash, factors.p_dot, factors.p_colon])
+    separator = ("dash", "dot", "colon", " ")[int(np.searchsorted(cuts, r, side="right"))]
     if separator != " ":
         group_gap = max(group_gap, 0.55 * GLYPH_HEIGHT)
     placed, seps, x = [], [], 0.0
@@ -84,7 +82,7 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     """The face as (H, W, 3) uint8 RGB, its (H, W) float32 alpha (rounded corners), the
     plate's box within it (the face may include a holder frame) and the digits' box, both
     as (x0, y0, x1, y1)."""
-    style = STYLE_NAMES[pick(rng, _STYLE_CDF)]
+    style = STYLE_NAMES[pick(rng, factors.style_cdf)]
     glyphs = glyph_set(style, bool(rng.random() < factors.p_italic))
     overhang = glyphs[0].shape[1] - glyph_set(style)[0].shape[1]
     placed, seps, separator, text_w = _layout(label, rng, factors, glyphs, overhang)
@@ -122,6 +120,10 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
             cv2.rectangle(cover, (cx - half, mid - 2), (cx + half, mid + 1), 255, -1)
         elif separator == "dot":
             cv2.circle(cover, (cx, mid), max(2, int(0.07 * GLYPH_HEIGHT)), 255, -1, cv2.LINE_AA)
+        elif separator == "colon":
+            step, radius = int(0.2 * GLYPH_HEIGHT), max(2, int(0.06 * GLYPH_HEIGHT))
+            for cy in (mid - step, mid + step):
+                cv2.circle(cover, (cx, cy), radius, 255, -1, cv2.LINE_AA)
     if rng.random() < factors.p_border:
         inset = int(rng.integers(1, 4))
         cv2.rectangle(

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from plate_ocr.plates import WILAYAS, PlateSampler
+from plate_ocr.synth.glyphs import STYLE_NAMES, STYLE_WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Factors:
     p_eu_band: float = 0.06  # a blue band with small digits at the right end (imported plates)
     p_dash: float = 0.06  # groups separated by dashes instead of spaces
     p_dot: float = 0.15  # groups separated by a dot or screw head
+    p_colon: float = 0.0  # groups separated by two stacked dots
     p_screws: float = 0.3
     p_frame: float = 0.4  # a plastic holder around the plate, often with dealer text
     p_dealer_text: float = 0.6  # given a frame
@@ -55,9 +57,15 @@ class Factors:
     noise_sigma: tuple[float, float] = (0.0, 0.04)
     p_jpeg: float = 0.4
     jpeg_quality: tuple[int, int] = (25, 90)
+    # glyph style name (synth/glyphs.py STYLE_NAMES) -> weight; None keeps STYLE_WEIGHTS
+    style_weights: dict[str, float] | None = None
     # plate number: weight tables for PlateSampler (normalised there); None keeps its defaults
     form_weights: dict[str, float] | None = None  # "11", "10", "temporary", "9" -> weight
     wilaya_weights: dict[int, float] | None = None  # wilaya -> weight; a missing one never shows
+
+    def __post_init__(self) -> None:
+        # A bad weight table fails where the factors are made, not in a loader worker.
+        self.plate_sampler, self.style_cdf  # noqa: B018
 
     @cached_property
     def plate_sampler(self) -> PlateSampler:
@@ -66,6 +74,13 @@ class Factors:
         forms = _weights("form_weights", self.form_weights, str, dict(default.forms))
         wilayas = _weights("wilaya_weights", self.wilaya_weights, int, WILAYAS)
         return PlateSampler(forms=forms or default.forms, wilayas=wilayas or default.wilayas)
+
+    @cached_property
+    def style_cdf(self) -> np.ndarray:
+        """Cumulative weights over STYLE_NAMES, for ``pick`` (built once per instance)."""
+        table = dict(_weights("style_weights", self.style_weights, str, STYLE_NAMES) or ())
+        weights = np.array([table.get(n, 0.0) if table else STYLE_WEIGHTS[n] for n in STYLE_NAMES])
+        return np.cumsum(weights) / weights.sum()
 
 
 def _weights(name: str, weights, key, known) -> tuple | None:

@@ -56,10 +56,16 @@ STYLES: tuple[GlyphStyle, ...] = (
     GlyphStyle("impact_light", aspect=0.46, pen=0.15, squareness=3.5, one="base", open_four=True),
     GlyphStyle("aileron", kind="aileron", aspect=0.52, pen=0.0),
     GlyphStyle("aileron_bold", kind="aileron", aspect=0.5, pen=0.022),
+    # DIN-like tabular lettering, the commonest face on LPA crops: round, even strokes and
+    # every digit in the same cell, so a 1 stands alone in a full-width space.
+    GlyphStyle("din", aspect=0.5, pen=0.135, squareness=2.0, one="flag", narrow_one=False),
+    GlyphStyle("din_bold", aspect=0.52, pen=0.165, squareness=2.1, one="flag", narrow_one=False),
+    GlyphStyle("din_serif_one", aspect=0.5, pen=0.14, squareness=2.0, one="bar"),
 )
 STYLE_NAMES = tuple(s.name for s in STYLES)
 # Plate lettering dominates real plates; the other faces add variety, not the bulk.
-STYLE_WEIGHTS = np.array([0.2, 0.16, 0.1, 0.1, 0.08, 0.12, 0.08, 0.08, 0.08])
+_WEIGHTS = (0.2, 0.16, 0.1, 0.1, 0.08, 0.12, 0.08, 0.08, 0.08, 0.0, 0.0, 0.0)
+STYLE_WEIGHTS = dict(zip(STYLE_NAMES, _WEIGHTS, strict=True))
 
 
 def _arc(cx, cy, rx, ry, a0, a1, n, steps=24):
