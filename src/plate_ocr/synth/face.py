@@ -54,28 +54,52 @@ def _ink_colour(rng: np.random.Generator, fade: float) -> np.ndarray:
     return (ink + (0.4 - ink) * fade * 0.6) * 255
 
 
+_SEPARATORS = ("dash", "dot", "colon", "ring", " ")
+
+
+def _separator(rng: np.random.Generator, factors: Factors) -> str:
+    cuts = np.cumsum([factors.p_dash, factors.p_dot, factors.p_colon, factors.p_ring])
+    return _SEPARATORS[int(np.searchsorted(cuts, rng.random(), side="right"))]
+
+
 def _layout(label, rng, factors, glyphs, overhang):
-    """x offsets of each glyph and of the separators, for groups drawn left to right.
+    """x offsets of each glyph and the separators (x, kind) between groups, left to right.
 
     An italic glyph leans past its cell by ``overhang``; cells still abut as upright ones do.
     """
     gap = uniform(rng, (0.02, 0.12)) * GLYPH_HEIGHT
     group_gap = uniform(rng, (0.3, 0.75)) * GLYPH_HEIGHT
-    r = rng.random()
-    cuts = np.cumsum([factors.p_dash, factors.p_dot, factors.p_colon])
-    separator = ("dash", "dot", "colon", " ")[int(np.searchsorted(cuts, r, side="right"))]
-    if separator != " ":
+    first = _separator(rng, factors)
+    second = _separator(rng, factors) if rng.random() < factors.p_mixed_separators else first
+    if (first, second) != (" ", " "):
         group_gap = max(group_gap, 0.55 * GLYPH_HEIGHT)
     placed, seps, x = [], [], 0.0
     for g, group in enumerate(split_groups(label)):
         if g:
-            seps.append(x - gap + group_gap / 2)
+            seps.append((x - gap + group_gap / 2, (first, second)[g - 1]))
             x += group_gap - gap
         for ch in group:
             mask = glyphs[ord(ch) - 48]
             placed.append((g, x, mask))
             x += mask.shape[1] - overhang + gap
-    return placed, seps, separator, x - gap + overhang
+    return placed, seps, x - gap + overhang
+
+
+def _draw_separator(cover: np.ndarray, kind: str, cx: int, mid: int) -> None:
+    if kind == "dash":
+        half = int(0.14 * GLYPH_HEIGHT)
+        cv2.rectangle(cover, (cx - half, mid - 2), (cx + half, mid + 1), 255, -1)
+    elif kind == "dot":
+        cv2.circle(cover, (cx, mid), max(2, int(0.07 * GLYPH_HEIGHT)), 255, -1, cv2.LINE_AA)
+    elif kind == "colon":
+        step, radius = int(0.2 * GLYPH_HEIGHT), max(2, int(0.06 * GLYPH_HEIGHT))
+        for cy in (mid - step, mid + step):
+            cv2.circle(cover, (cx, cy), radius, 255, -1, cv2.LINE_AA)
+    elif kind == "ring":
+        radius, half = int(0.12 * GLYPH_HEIGHT), int(0.13 * GLYPH_HEIGHT)
+        cv2.circle(cover, (cx, mid - radius // 2), radius, 255, 2, cv2.LINE_AA)
+        y = mid + radius + 2
+        cv2.rectangle(cover, (cx - half, y), (cx + half, y + 2), 255, -1)
 
 
 def draw_face(label: str, rng: np.random.Generator, factors: Factors):
@@ -83,20 +107,23 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     plate's box within it (the face may include a holder frame) and the digits' box, both
     as (x0, y0, x1, y1)."""
     style = STYLE_NAMES[pick(rng, factors.style_cdf)]
-    glyphs = glyph_set(style, bool(rng.random() < factors.p_italic))
+    serif_one = bool(rng.random() < factors.p_serif_one)
+    glyphs = glyph_set(style, bool(rng.random() < factors.p_italic), serif_one=serif_one)
     overhang = glyphs[0].shape[1] - glyph_set(style)[0].shape[1]
-    placed, seps, separator, text_w = _layout(label, rng, factors, glyphs, overhang)
+    placed, seps, text_w = _layout(label, rng, factors, glyphs, overhang)
 
     yellow = rng.random() < factors.p_yellow
     fade = uniform(rng, factors.fade) * rng.random()
     plate_h = round(GLYPH_HEIGHT / uniform(rng, factors.text_height))
-    left_band = not yellow and rng.random() < factors.p_flag_band
+    left_band = "flag" if not yellow and rng.random() < factors.p_flag_band else None
+    if left_band is None and rng.random() < factors.p_dz_band:
+        left_band = "dz"
     right_box = "red" if rng.random() < factors.p_red_box else None
     if right_box is None and rng.random() < factors.p_eu_band:
         right_box = "eu"
     band_w = round(plate_h * uniform(rng, (0.3, 0.42)))
-    margin = plate_h * uniform(rng, (0.2, 0.35))  # clear of the border and the rounded corner
-    used = text_w + 2 * margin + band_w * (left_band + (right_box is not None))
+    margin = plate_h * uniform(rng, factors.text_margin)
+    used = text_w + 2 * margin + band_w * ((left_band is not None) + (right_box is not None))
     plate_w = round(max(used, plate_h * uniform(rng, factors.plate_aspect)))
 
     # Digits, border and separators share the ink, so they share one coverage mask.
@@ -113,17 +140,8 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
         region = cover[ty : ty + GLYPH_HEIGHT, x : x + mask.shape[1]]
         np.maximum(region, mask[:, : region.shape[1]], out=region)
     mid = ty + GLYPH_HEIGHT // 2
-    for k, sx in enumerate(seps):
-        cx = int(round(tx + sx + stretch * (k + 0.5)))
-        if separator == "dash":
-            half = int(0.14 * GLYPH_HEIGHT)
-            cv2.rectangle(cover, (cx - half, mid - 2), (cx + half, mid + 1), 255, -1)
-        elif separator == "dot":
-            cv2.circle(cover, (cx, mid), max(2, int(0.07 * GLYPH_HEIGHT)), 255, -1, cv2.LINE_AA)
-        elif separator == "colon":
-            step, radius = int(0.2 * GLYPH_HEIGHT), max(2, int(0.06 * GLYPH_HEIGHT))
-            for cy in (mid - step, mid + step):
-                cv2.circle(cover, (cx, cy), radius, 255, -1, cv2.LINE_AA)
+    for k, (sx, kind) in enumerate(seps):
+        _draw_separator(cover, kind, int(round(tx + sx + stretch * (k + 0.5))), mid)
     if rng.random() < factors.p_border:
         inset = int(rng.integers(1, 4))
         cv2.rectangle(
@@ -140,14 +158,14 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     plate = cv2.transform(cv2.cvtColor(cover, cv2.COLOR_GRAY2RGB), colouring)
     text_box = (tx, ty, tx + text_w + stretch * len(seps), ty + GLYPH_HEIGHT)
 
-    if left_band:
+    if left_band == "flag":
         _flag_band(plate[:, :band_w], rng)
+    elif left_band == "dz":
+        _dz_band(plate[:, :band_w], ink)
     if right_box:
         _right_box(plate[:, plate_w - band_w :], rng, right_box, ink)
     if rng.random() < factors.p_screws:
-        gaps = (
-            [tx + s + stretch * (k + 0.5) for k, s in enumerate(seps)] if separator == " " else []
-        )
+        gaps = [tx + x + stretch * (k + 0.5) for k, (x, kind) in enumerate(seps) if kind == " "]
         ends = (
             [(x0 + tx) / 2, (text_box[2] + x1) / 2]
             if min(tx - x0, x1 - text_box[2]) > 0.2 * plate_h
@@ -194,6 +212,15 @@ def _flag_band(band: np.ndarray, rng: np.random.Generator) -> None:
     cv2.circle(band, (x + fw // 2, y + fh // 2), max(1, fh // 4), (215, 25, 25), -1, cv2.LINE_AA)
     if rng.random() < 0.5:
         cv2.putText(band, "DZ", (x, int(h * 0.88)), _FONT, w / 60, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def _dz_band(band: np.ndarray, ink: np.ndarray) -> None:
+    """DZ over a small emblem, printed in the plate's ink at the left end (no blue band)."""
+    h, w = band.shape[:2]
+    colour = tuple(float(c) for c in ink)
+    cv2.putText(band, "DZ", (int(w * 0.12), int(h * 0.45)), _FONT, w / 48, colour, 2, cv2.LINE_AA)
+    centre, axes = (w // 2, int(h * 0.7)), (max(2, int(w * 0.3)), max(2, int(h * 0.1)))
+    cv2.ellipse(band, centre, axes, 0, 0, 360, colour, 2, cv2.LINE_AA)
 
 
 def _right_box(box: np.ndarray, rng: np.random.Generator, kind: str, ink: np.ndarray) -> None:

@@ -30,6 +30,11 @@ class Factors:
     p_dash: float = 0.06  # groups separated by dashes instead of spaces
     p_dot: float = 0.15  # groups separated by a dot or screw head
     p_colon: float = 0.0  # groups separated by two stacked dots
+    p_ring: float = 0.0  # groups separated by a raised ring over a bar, as in º
+    p_mixed_separators: float = 0.3  # the second gap drawn afresh (as in 00534º196-01)
+    p_serif_one: float = 0.0  # every 1 on the plate printed as a serifed I
+    p_dz_band: float = 0.0  # a plate-coloured band at the left end with DZ over an emblem
+    text_margin: tuple[float, float] = (0.2, 0.35)  # first/last digit to plate end / height
     p_screws: float = 0.3
     p_frame: float = 0.4  # a plastic holder around the plate, often with dealer text
     p_dealer_text: float = 0.6  # given a frame

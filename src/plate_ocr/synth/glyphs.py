@@ -13,7 +13,7 @@ crop shows, so rendering a plate never resamples a font: the one camera warp doe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import cv2
@@ -32,7 +32,7 @@ class GlyphStyle:
     aspect: float = 0.48
     pen: float = 0.14  # pen width / glyph height
     squareness: float = 2.0  # 2 = elliptic curves, larger = squarer (Impact-like)
-    one: str = "flag"  # the 1: flag | base (flag and foot) | bar (serifs top and bottom)
+    one: str = "flag"  # the 1: flag | base (flag and foot) | bar (flag and foot) | serif (an I)
     flat_three: bool = False  # the 3 with a flat top stroke, as on older plates
     narrow_one: bool = True  # proportional sets give the 1 a narrower cell
     open_four: bool = False  # heavy pens close a closed 4's counter into a blob
@@ -94,6 +94,9 @@ def skeleton(digit: str, style: GlyphStyle) -> list[np.ndarray]:
             paths.append(_line((0.2, 1.0), (1.0, 1.0)))
         if style.one == "bar":
             paths = [_line((0.15, 0.0), (0.62, 0.0), (0.62, 1.0)), paths[1]]
+        if style.one == "serif":  # an I: many real plates print the 1 this way
+            paths = [_line((0.5, 0.0), (0.5, 1.0)), _line((0.2, 0.0), (0.8, 0.0))]
+            paths.append(_line((0.1, 1.0), (0.9, 1.0)))
         return paths
     if digit == "2":
         return [np.vstack([_arc(0.5, 0.27, 0.5, 0.27, 195, 380, n), _line((0.0, 1.0), (1.0, 1.0))])]
@@ -196,12 +199,18 @@ def _italicise(mask: np.ndarray, slant: float) -> np.ndarray:
 
 @cache
 def glyph_set(
-    style_name: str, italic: bool = False, height: int = GLYPH_HEIGHT
+    style_name: str, italic: bool = False, height: int = GLYPH_HEIGHT, serif_one: bool = False
 ) -> tuple[np.ndarray, ...]:
-    """The ten digit masks (uint8 alpha, ``height`` tall) of one style, built once per process."""
+    """The ten digit masks (uint8 alpha, ``height`` tall) of one style, built once per process.
+
+    ``serif_one`` draws the 1 as a serifed I, in the style's pen (any style: plates mix them).
+    """
     style = STYLES[STYLE_NAMES.index(style_name)]
     draw = _stroke_glyph if style.kind == "stroke" else _font_glyph
     masks = [draw(d, style, height) for d in "0123456789"]
+    if serif_one:
+        pen = style.pen if style.kind == "stroke" else 0.14
+        masks[1] = _stroke_glyph("1", replace(style, one="serif", pen=pen, aspect=0.42), height)
     if italic:
         masks = [_italicise(m, 0.2) for m in masks]
     for m in masks:
