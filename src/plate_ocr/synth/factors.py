@@ -22,19 +22,20 @@ from plate_ocr.synth.glyphs import STYLE_NAMES, STYLE_WEIGHTS
 class Factors:
     # plate face
     p_yellow: float = 0.5  # rear plates are yellow, front plates white
-    p_italic: float = 0.05
+    p_italic: float = 0.15  # LPA crops: about one in six leans
     p_border: float = 0.7  # thin ink border inset from the plate edge
     p_red_box: float = 0.3  # a small red box with a date at the right end, any plate colour
     p_flag_band: float = 0.15  # on white plates: a blue band with a flag at the left end
     p_eu_band: float = 0.06  # a blue band with small digits at the right end (imported plates)
     p_dash: float = 0.06  # groups separated by dashes instead of spaces
     p_dot: float = 0.15  # groups separated by a dot or screw head
-    p_colon: float = 0.0  # groups separated by two stacked dots
-    p_ring: float = 0.0  # groups separated by a raised ring over a bar, as in º
+    p_colon: float = 0.06  # groups separated by two stacked dots
+    p_ring: float = 0.04  # groups separated by a raised ring over a bar, as in º
     p_mixed_separators: float = 0.3  # the second gap drawn afresh (as in 00534º196-01)
-    p_serif_one: float = 0.0  # every 1 on the plate printed as a serifed I
-    p_dz_band: float = 0.0  # a plate-coloured band at the left end with DZ over an emblem
-    text_margin: tuple[float, float] = (0.2, 0.35)  # first/last digit to plate end / height
+    p_serif_one: float = 0.15  # every 1 on the plate printed as a serifed I
+    p_dz_band: float = 0.1  # a plate-coloured band at the left end with DZ over an emblem
+    # first/last digit to the plate end / plate height: real digits often nearly touch it
+    text_margin: tuple[float, float] = (0.06, 0.35)
     p_screws: float = 0.3
     p_frame: float = 0.4  # a plastic holder around the plate, often with dealer text
     p_dealer_text: float = 0.6  # given a frame
