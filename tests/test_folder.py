@@ -158,6 +158,26 @@ def test_unreadable_image_names_the_file(tmp_path, write_crop):
     assert dataset.labels == ["1"]
 
 
+@pytest.mark.parametrize(
+    ("size", "words"), [((1, 1), "too small"), ((6, 80), "too small"), ((40, 4100), "not a plate")]
+)
+def test_crops_of_impossible_sizes_are_named(tmp_path, write_crop, size, words):
+    """A 1x1 crop used to train silently; a whole photo was decoded into memory as a crop."""
+    path = write_crop(tmp_path / "12345611616.png", size=size)
+    with pytest.raises(UserError, match=words) as error:
+        PlateFolder([(path, "12345611616")])
+    assert str(path) in str(error.value)
+
+
+def test_symlink_loops_in_a_folder_are_not_followed(tmp_path, write_crop):
+    for split in ("train", "validation"):
+        write_crop(tmp_path / split / "12345611616.jpg")
+    (tmp_path / "train" / "loop").symlink_to(tmp_path)
+    (tmp_path / "loop").symlink_to(tmp_path)
+    splits = find_splits(tmp_path)
+    assert len(splits["train"]) == 1 and len(splits["validation"]) == 1
+
+
 def _plates(samples) -> set[str]:
     return {plate_key(label) for _, label in samples}
 

@@ -104,3 +104,48 @@ def test_crnn_says_which_sizes_work():
 )
 def test_bad_settings_are_one_line_naming_the_key(tmp_path, override, words):
     _one_line_exit_2(_train(tmp_path, override), *words)
+
+
+def test_an_empty_checkpoint_is_named(tmp_path):
+    empty = tmp_path / "empty.ckpt"
+    empty.write_bytes(b"")
+    with pytest.raises(UserError, match="empty.ckpt: the checkpoint is empty"):
+        load_checkpoint(empty)
+    _one_line_exit_2(_train(tmp_path / "run", f"ckpt_path={empty}"), "empty (0 bytes)")
+
+
+def test_zero_epochs_are_refused(tmp_path):
+    run = _train(tmp_path, "trainer=cpu", "trainer.max_epochs=0")
+    _one_line_exit_2(run, "trainer.max_epochs=0")
+
+
+def test_evaluate_without_a_checkpoint_names_the_key(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "evaluate.py", f"hydra.run.dir={tmp_path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _one_line_exit_2(run, "ckpt_path is required")
+
+
+def test_a_failed_checkpoint_write_keeps_the_old_file_and_names_the_path(tmp_path, monkeypatch):
+    """A full disk mid-write: the old last.ckpt stays whole, no temporary file is left, and
+    the error names the checkpoint."""
+    from lightning_fabric.plugins import TorchCheckpointIO
+
+    from plate_ocr.model.checkpoint import AtomicCheckpointIO
+
+    last = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"epoch": 1}, last)
+
+    def full_disk(self, checkpoint, path, storage_options=None):
+        Path(path).write_bytes(b"half a checkpo")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", full_disk)
+    with pytest.raises(UserError, match="last.ckpt: could not write the checkpoint"):
+        AtomicCheckpointIO().save_checkpoint({"epoch": 2}, last)
+    assert torch.load(last, weights_only=True) == {"epoch": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_best_run_first_swept_keys_as_columns(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| ") and "run" not in line]
     assert [row.split("|")[2].strip() for row in rows] == ["0.2", "0.1"]
     assert "Every run: `trainer.max_epochs=3`" in text
-    assert "Run 2 left no metrics.json" in text
+    assert "Run 2 (left no metrics.json: killed, or still running)" in text
 
 
 def test_cli_writes_the_report(tmp_path, capsys):
@@ -63,3 +64,31 @@ def test_folds_of_one_setting_are_summarised_as_mean_and_std(tmp_path):
 def test_no_repeats_no_summary(tmp_path):
     _run(tmp_path, "0", 0.1, 0.8)
     assert "Mean ± std" not in render(tmp_path)
+
+
+def test_a_failed_job_leaves_the_summary_and_is_named(tmp_path):
+    """A job that failed used to stop the multirun before its summary; now the sweep goes on,
+    the summary lists the finished runs, names the failed one and why, and exits 1."""
+    import subprocess
+    import sys
+
+    sweep = tmp_path / "sweep"
+    command = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "trainer=debug",
+        "data.image_size=[32,96]",
+        "data.num_workers=0",
+        "data.batch_size=0,8",
+        "data.synthetic_val_size=8",
+        "data.synthetic_test_size=8",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    repo = Path(__file__).parents[1]
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    report = (sweep / "sweep_report.md").read_text()
+    assert "| 1 |" in report  # the run that finished, in the table
+    assert "Run 0 (failed: data.batch_size=0" in report
+    assert "1 run(s) failed: 0" in done.stdout

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from plate_ocr.cli import main
+from plate_ocr.data.folder import find_splits
 from plate_ocr.plates import PlateSampler, is_temporary, is_valid_plate
 from plate_ocr.synth import STYLE_NAMES, SyntheticPlates, render_plate
 from plate_ocr.synth.glyphs import GLYPH_HEIGHT, glyph_set
@@ -177,6 +178,26 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path, capsys):
     assert _synth(tmp_path) == 0
     assert _synth(tmp_path, "--seed", "1") == 2
     assert "new folder" in capsys.readouterr().err
+
+
+def test_a_folder_of_other_files_is_refused_untouched(tmp_path, capsys, write_crop):
+    """synth into a real-crop folder used to add images beside the crops and break it."""
+    crop = write_crop(tmp_path / "real" / "12345611616.jpg")
+    assert _synth(tmp_path / "real") == 2
+    assert "not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == [crop.name]
+
+
+def test_shrinking_leaves_no_unlisted_images_and_says_what_it_did(tmp_path, capsys):
+    assert _synth(tmp_path) == 0
+    assert "rendered 19 images, kept 0" in capsys.readouterr().out
+    assert main(["synth", str(tmp_path), "--train", "5", "--val", "4", "--test", "3"]) == 0
+    assert "rendered 0 images, kept 12 already there, removed 7" in capsys.readouterr().out
+    train = tmp_path / "train"
+    assert sorted(p.name for p in train.glob("*.png")) == sorted(r[0] for r in _rows(train)[1:])
+    assert len(list(train.glob("*.png"))) == 5
+    scanned = find_splits(tmp_path)  # a real-folder reader accepts the shrunk folder
+    assert [len(scanned[s]) for s in ("train", "validation", "test")] == [5, 4, 3]
 
 
 def test_preview_writes_a_contact_sheet(tmp_path):

@@ -144,6 +144,31 @@ def test_resume_continues_the_epoch_count(tmp_path, real_folder):
         train(_compose(tmp_path / "third", *run, f"ckpt_path={last}", "data.real_fold=1"))
 
 
+def test_resume_into_a_longer_run_stretches_the_schedule(tmp_path, real_folder):
+    """Resuming with a larger trainer.max_epochs used to crash inside OneCycle after the
+    resume; now the schedule is rebuilt for the new length and advanced to the saved step.
+    last.ckpt is the last epoch's, also when the best was earlier (Lightning's save_last
+    wrote it only with a new best)."""
+    run = [
+        "trainer=cpu",
+        "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1",
+        "test=false",
+        f"data.real_dir={real_folder}",
+    ]
+    train(_compose(tmp_path / "short", *run, "trainer.max_epochs=1"))
+    last = tmp_path / "short" / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    assert saved["total_steps"] == 2 and saved["global_step"] == 2
+    train(_compose(tmp_path / "long", *run, "trainer.max_epochs=3", f"ckpt_path={last}"))
+    resumed = torch.load(tmp_path / "long" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["epoch"] == 2 and resumed["global_step"] == 6
+    assert resumed["lr_schedulers"][0]["total_steps"] == 6
+    longer = tmp_path / "long" / "checkpoints" / "last.ckpt"
+    with pytest.raises(UserError, match="trainer.max_epochs"):  # nothing left to train
+        train(_compose(tmp_path / "shorter", *run, "trainer.max_epochs=2", f"ckpt_path={longer}"))
+
+
 @pytest.mark.slow
 def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
     sweep = tmp_path / "sweep"

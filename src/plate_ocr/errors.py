@@ -10,10 +10,15 @@ class UserError(Exception):
 def user_error(error: BaseException) -> UserError | None:
     """The UserError behind ``error``, if any: Hydra wraps errors raised while it builds
     objects ("Error in call to target ..."), and a user should read the sentence inside."""
+    from omegaconf.errors import MissingMandatoryValue
+
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, UserError):
             return error
+        if isinstance(error, MissingMandatoryValue):  # a ??? key left unset
+            key = getattr(error, "full_key", None) or "a required key"
+            return UserError(f"{key} is required: pass {key}=VALUE on the command line")
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None

@@ -11,12 +11,14 @@ import json
 import math
 import os
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from plate_ocr.entry import FAILED_FILE
 from plate_ocr.errors import UserError
 from plate_ocr.training import METRICS_FILE
 
@@ -41,12 +43,13 @@ def _overrides(run: Path) -> dict[str, str]:
 
 
 def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[Path]]:
-    """(finished runs: overrides, metrics, optimized metric; runs that left no metrics)."""
+    """(finished runs: overrides, metrics, optimized metric; runs that left no metrics:
+    failed, killed or still running)."""
     finished, unfinished = [], []
     for run in sorted((p for p in sweep_dir.iterdir() if p.is_dir()), key=lambda p: p.name):
         if not (run / ".hydra").is_dir():
             continue
-        if not (run / METRICS_FILE).is_file():
+        if not (run / METRICS_FILE).is_file() or (run / FAILED_FILE).is_file():
             unfinished.append(run)
             continue
         record = json.loads((run / METRICS_FILE).read_text())
@@ -99,8 +102,23 @@ def render(sweep_dir: Path) -> str:
             *repeats_table(finished, [target, *[m for m in metrics if m != target]]),
         ]
     for run in unfinished:
-        lines.append(f"\nRun {run.name} left no {METRICS_FILE}: it failed or is still running.")
+        lines.append(f"\nRun {run.name} ({_failure(run)}): " + _override_text(run))
     return "\n".join(lines) + "\n"
+
+
+def failed_runs(sweep_dir: Path) -> list[Path]:
+    return [run for run in collect(sweep_dir)[1] if (run / FAILED_FILE).is_file()]
+
+
+def _failure(run: Path) -> str:
+    failed = run / FAILED_FILE
+    if failed.is_file():
+        return "failed: " + failed.read_text().strip().splitlines()[-1]
+    return f"left no {METRICS_FILE}: killed, or still running"
+
+
+def _override_text(run: Path) -> str:
+    return " ".join(f"{k}={v}" for k, v in _overrides(run).items()) or "no overrides"
 
 
 def mean_std(values: list[float]) -> str:
@@ -144,6 +162,10 @@ class SweepSummary(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         if sweep_dir.is_dir():
             print("\n" + write_report(sweep_dir) + f"(also in {sweep_dir / REPORT_FILE})")
+            failed = failed_runs(sweep_dir)
+            if failed:  # the sweep's exit status says so too
+                print(f"{len(failed)} run(s) failed: {', '.join(r.name for r in failed)}")
+                sys.exit(1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

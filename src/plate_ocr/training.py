@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,13 @@ def _scalars(metrics: dict) -> dict[str, float]:
 
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, write ``metrics.json``; return ``cfg.optimized_metric``."""
+    max_epochs = cfg.trainer.get("max_epochs")
+    if max_epochs is not None and (
+        not isinstance(max_epochs, int) or max_epochs < -1 or max_epochs == 0
+    ):
+        raise UserError(
+            f"trainer.max_epochs={max_epochs}: train at least one epoch (or -1 for no limit)"
+        )
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.data)

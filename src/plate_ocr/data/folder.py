@@ -33,6 +33,8 @@ SPLITS = ("train", "validation", "test")
 # skip_bad drops a few bad files; past this share of a folder it stops: the folder is wrong
 MAX_BAD_FRACTION = 0.1
 Sample = tuple[Path, str]
+MIN_CROP = (8, 16)  # (height, width): smaller cannot hold 10 legible digits
+MAX_CROP_SIDE = 4000  # px: a whole photo, not a crop; decoding thousands would fill memory
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,17 @@ def read_rgb(path: Path) -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise UserError(f"{path}: not a readable image (empty or corrupt): replace or delete it")
+    height, width = image.shape[:2]
+    if height < MIN_CROP[0] or width < MIN_CROP[1]:
+        raise UserError(
+            f"{path}: {width}x{height} px is too small to show a plate (at least "
+            f"{MIN_CROP[1]}x{MIN_CROP[0]}): re-crop or delete it"
+        )
+    if max(height, width) > MAX_CROP_SIDE:
+        raise UserError(
+            f"{path}: {width}x{height} px is not a plate crop (over {MAX_CROP_SIDE} px): "
+            "crop the plate out of the photo"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

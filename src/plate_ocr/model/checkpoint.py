@@ -6,9 +6,11 @@ payload beyond tensors and plain containers, so a tampered file cannot run code.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
+from lightning_fabric.plugins import TorchCheckpointIO
 
 from plate_ocr.errors import UserError
 from plate_ocr.model.crnn import CRNN
@@ -28,10 +30,12 @@ def load_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found; pass the path of a .ckpt file")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: the checkpoint is empty (0 bytes); use another one")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError and others for unsafe payloads
-        reason = str(error).strip().splitlines()[0]
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
     if "net_config" not in checkpoint:
         raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
@@ -54,3 +58,21 @@ def load_network(path: str | Path) -> CRNN:
         )
     net.load_state_dict(state)
     return net.eval()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written whole or not at all: to a temporary file, then renamed over the
+    old one, so a full disk or a kill mid-write never leaves a truncated ``last.ckpt``."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        temporary = path.with_name(f".{path.name}.tmp")
+        try:
+            super().save_checkpoint(checkpoint, temporary, storage_options)
+            os.replace(temporary, path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise UserError(
+                f"{path}: could not write the checkpoint ({error.strerror or error}); free "
+                "some space or set paths.output_dir to a writable folder"
+            ) from error

@@ -8,6 +8,8 @@ source's sequence accuracy when a real source is validated, else the synthetic o
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +25,7 @@ from plate_ocr.model.crnn import CRNN
 from plate_ocr.model.metrics import PlateMetrics
 
 HEADLINE_SOURCES = ("real", "synthetic")  # first one present is the headline
+TOTAL_STEPS_KEY = "total_steps"  # the run length a checkpoint's schedule was built for
 
 
 class PlateRecognizer(pl.LightningModule):
@@ -38,6 +41,7 @@ class PlateRecognizer(pl.LightningModule):
         # Only plain values go into the checkpoint, so it loads with weights_only=True.
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
+        self._resumed: dict | None = None  # the checkpoint a resumed fit starts from
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
@@ -127,10 +131,37 @@ class PlateRecognizer(pl.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": self.scheduler_factory(optimizer, total_steps),
-        }
+        scheduler = self.scheduler_factory(optimizer, total_steps)
+        if self._resumed is not None:
+            _stretch_resumed_schedule(scheduler, total_steps, self._resumed)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # Lightning calls this before configure_optimizers, which may stretch the schedule.
+        self._resumed = checkpoint
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["net_config"] = self.net.config
+        total_steps = self.trainer.estimated_stepping_batches
+        if math.isfinite(total_steps):  # max_epochs=-1 runs without an end
+            checkpoint[TOTAL_STEPS_KEY] = int(total_steps)
+
+
+def _stretch_resumed_schedule(scheduler: dict, total_steps: int, checkpoint: dict) -> None:
+    """Resume into a run longer (or shorter) than the saved one: per-step schedules are sized
+    to the run, so the saved state would stop the run or crash (OneCycle steps past its
+    end). Build the schedule for the new length instead and advance it to the saved step."""
+    saved = checkpoint.get(TOTAL_STEPS_KEY)
+    if scheduler["interval"] != "step" or saved in (None, total_steps):
+        return
+    done = int(checkpoint["global_step"])
+    if done >= total_steps:
+        raise UserError(
+            f"trainer.max_epochs: the checkpoint already trained {done} steps, as many as the "
+            f"whole run would ({total_steps}); raise trainer.max_epochs to train on"
+        )
+    checkpoint["lr_schedulers"] = []  # the saved schedule was for the other length
+    with warnings.catch_warnings():  # stepping the schedule before any optimizer step
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(done):
+            scheduler["scheduler"].step()

@@ -115,13 +115,21 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1
         else None
     )
+    rendered = removed = 0
     try:
         for name, stream in SPLITS:
-            write_split(args.out / name, counts[name], args.seed, stream, size, args.format, pool)
+            new, old = write_split(
+                args.out / name, counts[name], args.seed, stream, size, args.format, pool
+            )
+            rendered, removed = rendered + new, removed + old
     finally:
         if pool is not None:
             pool.terminate()
-    print(f"wrote {sum(counts.values())} images to {args.out}")
+    kept = sum(counts.values()) - rendered
+    print(
+        f"{args.out}: rendered {rendered} images, kept {kept} already there"
+        + (f", removed {removed} past the new counts" if removed else "")
+    )
     return 0
 
 
@@ -167,6 +175,11 @@ def _claim(out: Path, settings: dict) -> None:
                     "resume with the same settings or choose a new folder"
                 )
             return
+        if any(out.iterdir()):
+            raise UserError(
+                f"{out} is not empty and holds no synth.json (not a plate-ocr synth folder): "
+                "choose a new or empty folder, so nothing in it is overwritten"
+            )
         tmp = out / ".synth.json.tmp"
         tmp.write_text(json.dumps(settings) + "\n")
         os.replace(tmp, manifest)
@@ -206,8 +219,9 @@ def _render_chunk(
 
 def write_split(
     folder: Path, count: int, seed: int, stream: int, size, fmt: str, pool=None
-) -> None:
-    """Render images 0..count-1 of one split that are not there yet, then its labels.csv.
+) -> tuple[int, int]:
+    """Render images 0..count-1 of one split that are not there yet, remove those past
+    ``count`` (a shrunk split), then write its labels.csv. Returns (rendered, removed).
 
     ``pool`` (a multiprocessing pool) renders chunks in parallel; without it, in process.
     """
@@ -227,7 +241,11 @@ def write_split(
     with tqdm(total=count, initial=count - len(todo), desc=folder.name, unit="img") as bar:
         for n in pool.imap_unordered(job, chunks) if pool else map(job, chunks):
             bar.update(n)
-    names = {i: name for i, name in _done(folder, suffix).items() if i < count}
+    names = _done(folder, suffix)
+    surplus = [name for i, name in names.items() if i >= count]
+    for name in surplus:  # a folder reader would flag images that labels.csv leaves out
+        (folder / name).unlink()
+    names = {i: name for i, name in names.items() if i < count}
     tmp = folder / ".labels.csv.tmp"
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
@@ -235,6 +253,7 @@ def write_split(
         for i in sorted(names):
             writer.writerow([names[i], names[i].partition("_")[2].rpartition(".")[0]])
     os.replace(tmp, folder / "labels.csv")
+    return len(todo), len(surplus)
 
 
 def contact_sheet(images: list[np.ndarray], columns: int = 6) -> np.ndarray:
