@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from plate_ocr.atomic import replacing
 from plate_ocr.sweep_report import mean_std
 
 REPO = Path(__file__).resolve().parents[1]
@@ -172,9 +173,8 @@ def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:
     folds = len({r["fold"] for r in records})
     axis.set_title(f"crnn_small, quickstart budget; mean ± std over {folds} folds", fontsize=10)
     figure.tight_layout()
-    temporary = path.with_suffix(".tmp.svg")
-    figure.savefig(temporary, metadata={"Date": None})
-    os.replace(temporary, path)
+    with replacing(path) as temporary:
+        figure.savefig(temporary, metadata={"Date": None})
 
 
 def main() -> None:

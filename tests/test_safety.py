@@ -145,7 +145,7 @@ def test_a_failed_checkpoint_write_keeps_the_old_file_and_names_the_path(tmp_pat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", full_disk)
-    with pytest.raises(UserError, match="last.ckpt: could not write the checkpoint"):
+    with pytest.raises(UserError, match="last.ckpt: could not write it"):
         AtomicCheckpointIO().save_checkpoint({"epoch": 2}, last)
     assert torch.load(last, weights_only=True) == {"epoch": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from plate_ocr.atomic import write_text
 from plate_ocr.data.folder import SPLITS, PlateFolder, real_splits
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
@@ -216,8 +216,8 @@ def evaluate(cfg: DictConfig) -> dict:
         report["sources"][source.name] = row
         if row["worst_errors"]:
             galleries[source.name] = _gallery(reader, source, row["worst_errors"], output_dir)
-    _write(output_dir / REPORT_JSON, json.dumps(report, indent=2))
-    _write(output_dir / REPORT_MD, markdown(report, galleries))
+    write_text(output_dir / REPORT_JSON, json.dumps(report, indent=2))
+    write_text(output_dir / REPORT_MD, markdown(report, galleries))
     print(f"\n{summary_table(report)}\nreport: {output_dir / REPORT_MD}")
     return report
 
@@ -230,13 +230,6 @@ def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir
     if ok:
         data.tofile(output_dir / name)
     return name
-
-
-def _write(path: Path, text: str) -> None:
-    """Readers never see a half-written report: write aside, then replace."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def summary_table(report: dict) -> str:

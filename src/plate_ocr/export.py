@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
 from plate_ocr.model.codec import greedy_decode
@@ -126,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--onnx {args.onnx}: name the file *.onnx")
     args.onnx.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and moved there only once it reads like the checkpoint.
-    temporary = args.onnx.with_name(f".{args.onnx.name}.tmp.onnx")
-    try:
+    with replacing(args.onnx) as temporary:
         export_onnx(net, temporary, args.opset)
         crops = synthetic_crops(args.check_synthetic, net.image_size)
         if args.check_dir is not None:
@@ -142,9 +141,6 @@ def run(args: argparse.Namespace) -> int:
                 f"{result['n']} crops ({examples}); max log-prob gap "
                 f"{result['max_log_prob_gap']:.2e}; {args.onnx} not written"
             )
-        os.replace(temporary, args.onnx)
-    finally:
-        temporary.unlink(missing_ok=True)
     gap = result["max_log_prob_gap"]
     note = "" if gap <= LOG_PROB_TOLERANCE else " (above 1e-3: check the opset and runtime)"
     print(

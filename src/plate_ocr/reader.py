@@ -77,12 +77,6 @@ class PlateReader:
             return []
         return decode(self.log_probs(self.preprocess(images)), self.constrained)
 
-    def read_all(self, images: Sequence[np.ndarray], batch_size: int = 64) -> list[Reading]:
-        readings: list[Reading] = []
-        for start in range(0, len(images), batch_size):
-            readings += self.read(images[start : start + batch_size])
-        return readings
-
 
 def _onnx_session(path: Path, device: str, threads: int | None):
     import onnxruntime as ort  # only ONNX users pay for the import

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from plate_ocr.atomic import write_text
 from plate_ocr.entry import FAILED_FILE
 from plate_ocr.errors import UserError
 from plate_ocr.training import METRICS_FILE
@@ -149,9 +149,7 @@ def repeats_table(runs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
 
 def write_report(sweep_dir: Path) -> str:
     text = render(sweep_dir)
-    temporary = sweep_dir / f".{REPORT_FILE}.tmp"
-    temporary.write_text(text)
-    os.replace(temporary, sweep_dir / REPORT_FILE)
+    write_text(sweep_dir / REPORT_FILE, text)
     return text
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import hydra
@@ -16,6 +15,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_checkpoint
 
@@ -90,7 +90,5 @@ def train(cfg: DictConfig) -> float:
         "metrics": metrics,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
-    temporary = output_dir / f".{METRICS_FILE}.tmp"
-    temporary.write_text(json.dumps(record, indent=2))
-    os.replace(temporary, output_dir / METRICS_FILE)
+    write_text(output_dir / METRICS_FILE, json.dumps(record, indent=2))
     return metrics.get(cfg.optimized_metric, float("nan"))

@@ -6,12 +6,12 @@ payload beyond tensors and plain containers, so a tampered file cannot run code.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from lightning_fabric.plugins import TorchCheckpointIO
 
+from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
 from plate_ocr.model.crnn import CRNN
 
@@ -65,14 +65,5 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     old one, so a full disk or a kill mid-write never leaves a truncated ``last.ckpt``."""
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.tmp")
-        try:
+        with replacing(path) as temporary:
             super().save_checkpoint(checkpoint, temporary, storage_options)
-            os.replace(temporary, path)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            raise UserError(
-                f"{path}: could not write the checkpoint ({error.strerror or error}); free "
-                "some space or set paths.output_dir to a writable folder"
-            ) from error

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
 from plate_ocr.synth.camera import render_sample
 
@@ -148,14 +149,11 @@ def _fit(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise UserError(f"{out} exists: pass --force to overwrite it, or choose another --out")
     fitted = fit_factors(args.fit, skip_bad=args.skip_bad)
-    tmp = out.with_name(f".{out.name}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(fitted.to_yaml(usage(out)))
-        os.replace(tmp, out)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
         raise UserError(f"cannot write {out} ({error.strerror}); choose another --out") from None
+    write_text(out, fitted.to_yaml(usage(out)))
     print(f"fitted to {fitted.crops:,} crops of {fitted.plates:,} plates in {args.fit}")
     print(fitted.table())
     print(f"wrote {out}. {usage(out)}")
@@ -180,9 +178,7 @@ def _claim(out: Path, settings: dict) -> None:
                 f"{out} is not empty and holds no synth.json (not a plate-ocr synth folder): "
                 "choose a new or empty folder, so nothing in it is overwritten"
             )
-        tmp = out / ".synth.json.tmp"
-        tmp.write_text(json.dumps(settings) + "\n")
-        os.replace(tmp, manifest)
+        write_text(manifest, json.dumps(settings) + "\n")
     except OSError as error:
         raise UserError(
             f"cannot write to {out} ({error.strerror}); choose a writable folder"

@@ -1,0 +1,39 @@
+"""Files written whole or not at all: written beside the target, then renamed over it.
+
+A reader (a resumed run, TensorBoard, a sweep summary, a deployment) never sees half a file,
+and a crash or a full disk mid-write leaves the previous version in place. Every file the
+project writes for users goes through here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from plate_ocr.errors import UserError
+
+
+@contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix, so writers pick the same format) that
+    replaces ``path`` when the block ends without error; it is removed otherwise, and a
+    failed write (full disk, read-only folder) is a UserError naming ``path``."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except OSError as error:
+        raise UserError(
+            f"{path}: could not write it ({error.strerror or error}); free some space or "
+            "choose a writable folder"
+        ) from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with replacing(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
