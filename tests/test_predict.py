@@ -3,15 +3,17 @@
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from plate_ocr.cli import main
 from plate_ocr.data.folder import read_rgb
 from plate_ocr.model.codec import Reading
-from plate_ocr.predict import plate_text
-from plate_ocr.reader import PlateReader
+from plate_ocr.reader import PlateReader, _as_rgb
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def test_a_corrupt_file_is_reported_and_skipped(capsys, tiny_checkpoint, folder_
 
     # The rows are what reading those images in one batch gives: batching changes nothing.
     readings = PlateReader(tiny_checkpoint).read([read_rgb(p) for p in files])
-    assert [r["plate"] for r in rows] == [plate_text(r) for r in readings]
+    assert [r["plate"] for r in rows] == [r.display for r in readings]
     for row, reading in zip(rows, readings, strict=True):
         assert row["confidence"] == pytest.approx(reading.confidence, abs=1e-4)
 
@@ -70,13 +72,55 @@ def test_csv_and_text_formats_and_missing_inputs(capsys, tiny_checkpoint, real_f
     assert confidence == rows[0]["confidence"]
 
 
-def test_plate_text_is_the_display_form_when_valid():
-    assert plate_text(Reading("12345611616", 0.9)) == "123456 116 16"
-    assert plate_text(Reading("14379400016", 0.9)) == "143794 000 16"
-    assert plate_text(Reading("1437940016", 0.9)) == "143794 00 16"  # temporary plate
-    assert plate_text(Reading("123", 0.1)) == "123"  # not a plate: the digits as read
+def test_display_is_the_printed_form_when_valid():
+    assert Reading("12345611616", 0.9).display == "123456 116 16"
+    assert Reading("14379400016", 0.9).display == "143794 000 16"
+    assert Reading("1437940016", 0.9).display == "143794 00 16"  # temporary plate
+    assert Reading("123", 0.1).display == "123"  # not a plate: the digits as read
 
 
 def test_a_missing_model_is_one_line(capsys, tmp_path):
     assert main(["predict", str(tmp_path / "nope.ckpt"), str(tmp_path)]) == 2
     assert "nope.ckpt: checkpoint not found" in capsys.readouterr().err
+
+
+def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch, tiny_checkpoint):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = readme.split("### Read plates from Python\n\n```python\n", 1)[1].split("```", 1)[0]
+    shutil.copy(tiny_checkpoint, tmp_path / "best.ckpt")
+    cv2.imwrite(str(tmp_path / "crop.jpg"), np.full((40, 120, 3), 200, np.uint8))
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert isinstance(scope["reading"], Reading) and len(scope["readings"]) == 1
+
+
+def test_reader_takes_paths_pil_and_arrays_in_either_colour_order(tiny_checkpoint, tmp_path):
+    from PIL import Image
+
+    from plate_ocr import PlateReader as Exported
+
+    assert Exported is PlateReader
+    rgb = np.zeros((40, 120, 3), np.uint8)
+    rgb[:, :, 0] = 255  # pure red: its grey value differs from pure blue's
+    path = tmp_path / "red.png"
+    cv2.imwrite(str(path), rgb[..., ::-1])
+    reader = PlateReader.load(tiny_checkpoint)
+    batch = reader.preprocess([rgb])
+    for crop, order in ((path, "rgb"), (Image.fromarray(rgb), "rgb"), (rgb[..., ::-1], "bgr")):
+        np.testing.assert_array_equal(reader.preprocess([_as_rgb(crop, order)]), batch)
+    one = reader(rgb)
+    many = reader([rgb] * (PlateReader.BATCH + 3))  # more than one internal batch
+    assert isinstance(one, Reading) and len(many) == PlateReader.BATCH + 3
+    assert {r.text for r in many} == {one.text}
+    with pytest.raises(ValueError, match="order"):
+        reader(rgb, order="hsv")
+
+
+def test_version_is_printed(capsys):
+    import plate_ocr
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"plate-ocr {plate_ocr.__version__}"

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from plate_ocr import __version__
 from plate_ocr.errors import UserError
 
 VERBS = {
@@ -26,6 +27,7 @@ VERBS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="plate-ocr", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"plate-ocr {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name, (module_name, help_text) in VERBS.items():
         sub = verbs.add_parser(name, help=help_text, description=help_text)

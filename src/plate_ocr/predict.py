@@ -22,7 +22,6 @@ from plate_ocr.data.folder import read_rgb
 from plate_ocr.data.labels import is_image
 from plate_ocr.errors import UserError
 from plate_ocr.model.codec import Reading
-from plate_ocr.plates import display_form, is_valid_plate
 from plate_ocr.reader import PlateReader
 
 
@@ -65,10 +64,6 @@ def load_images(inputs: list[Path]) -> Iterator[tuple[Path, np.ndarray] | UserEr
             yield error
 
 
-def plate_text(reading: Reading) -> str:
-    return display_form(reading.text) if is_valid_plate(reading.text) else reading.text
-
-
 class _Printer:
     """Rows to stdout as they come; JSON is one array, written as a stream."""
 
@@ -79,7 +74,7 @@ class _Printer:
             self.csv.writerow(["file", "plate", "confidence"])
 
     def row(self, path: Path, reading: Reading) -> None:
-        plate, confidence = plate_text(reading), round(reading.confidence, 4)
+        plate, confidence = reading.display, round(reading.confidence, 4)
         if self.fmt == "csv":
             self.csv.writerow([path, plate, f"{confidence:.4f}"])
         elif self.fmt == "json":

@@ -28,9 +28,13 @@ ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as J
 class PlateReader:
     """Reads plates with a ``.ckpt`` (PyTorch), a ``.onnx`` (ONNX Runtime) or a ``CRNN``.
 
-    ``device``: ``"cpu"``, ``"cuda"`` or None (CUDA when available). ``threads`` caps ONNX
-    Runtime's intra-op threads (PyTorch's are process-wide: ``torch.set_num_threads``).
+    ``reader = PlateReader.load("best.ckpt")``; ``reader("crop.jpg")`` gives one Reading
+    (``.text``, ``.display``, ``.confidence``), a list gives a list. ``device``: ``"cpu"``,
+    ``"cuda"`` or None (CUDA when available). ``threads`` caps ONNX Runtime's intra-op
+    threads (PyTorch's are process-wide: ``torch.set_num_threads``).
     """
+
+    BATCH = 64  # crops per forward pass: past this, throughput on a CPU barely grows
 
     def __init__(
         self,
@@ -55,6 +59,26 @@ class PlateReader:
         self.image_size: tuple[int, int] = tuple(config["image_size"])
         self.in_channels: int = int(config["in_channels"])
         self.resize = build_augmentation("none", self.image_size)
+
+    @classmethod
+    def load(cls, path: str | Path, **options) -> PlateReader:
+        """A reader for a checkpoint or an ONNX file (options as for the constructor)."""
+        return cls(path, **options)
+
+    def __call__(self, crops, order: str = "rgb"):
+        """Read one crop or a list of them: file paths, PIL images or numpy arrays.
+
+        A numpy array is taken as RGB; pass ``order="bgr"`` for what ``cv2.imread`` gives.
+        Greyscale (H, W) arrays are accepted as they are.
+        """
+        if order not in ("rgb", "bgr"):
+            raise ValueError(f"order={order!r}: use 'rgb' or 'bgr' (OpenCV's)")
+        single = not isinstance(crops, list | tuple)
+        images = [_as_rgb(crop, order) for crop in ([crops] if single else crops)]
+        readings = []
+        for start in range(0, len(images), self.BATCH):
+            readings += self.read(images[start : start + self.BATCH])
+        return readings[0] if single else readings
 
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """RGB uint8 crops of any size -> (B, C, H, W) float32 in [0, 1]."""
@@ -100,3 +124,22 @@ def _onnx_session(path: Path, device: str, threads: int | None):
     if config is None:
         raise UserError(f"{path}: not a plate-ocr ONNX model (no {ONNX_CONFIG_KEY} metadata)")
     return session, json.loads(config)
+
+
+def _as_rgb(crop, order: str) -> np.ndarray:
+    """A path, PIL image or array as (H, W, 3) uint8 RGB."""
+    if isinstance(crop, str | Path):
+        from plate_ocr.data.folder import read_rgb
+
+        return read_rgb(Path(crop))
+    if not isinstance(crop, np.ndarray):  # a PIL image, or anything with __array__
+        convert = getattr(crop, "convert", None)
+        return np.asarray(convert("RGB") if convert else crop, dtype=np.uint8)
+    image = crop.astype(np.uint8, copy=False)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"a crop array must be (H, W), (H, W, 3) or (H, W, 4), not {crop.shape}")
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if order == "bgr" else cv2.COLOR_RGBA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if order == "bgr" else image

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from plate_ocr.plates import ALPHABET, MAX_LENGTH, is_valid_plate
+from plate_ocr.plates import ALPHABET, MAX_LENGTH, display_form, is_valid_plate
 
 BLANK = 0
 _INDEX = {ch: i + 1 for i, ch in enumerate(ALPHABET)}
@@ -25,6 +25,11 @@ class Reading:
 
     text: str
     confidence: float
+
+    @property
+    def display(self) -> str:
+        """As printed on the plate (``123456 116 16``) when it is one; else the digits read."""
+        return display_form(self.text) if is_valid_plate(self.text) else self.text
 
 
 def encode(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
