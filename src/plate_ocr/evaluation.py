@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from plate_ocr.atomic import write_text
 from plate_ocr.data.folder import SPLITS, PlateFolder, real_splits
+from plate_ocr.data.model_input import resize
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.checkpoint import REAL_SPLIT_KEY, load_checkpoint
@@ -223,7 +224,7 @@ def evaluate(cfg: DictConfig) -> dict:
 
 
 def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir: Path) -> str:
-    images = np.stack([reader.resize(image=source.dataset[e["index"]][0])["image"] for e in errors])
+    images = np.stack([resize(source.dataset[e["index"]][0], reader.image_size) for e in errors])
     grid = annotated_grid(images, [e["truth"] for e in errors], [e["reading"] for e in errors])
     name = f"errors_{source.name}.png"
     ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))

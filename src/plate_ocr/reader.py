@@ -2,7 +2,7 @@
 
 The one inference path: ``predict``, ``evaluate.py``, the export check and the latency
 benchmark all read plates through it, so they all see what validation sees: the crop resized
-only (``build_augmentation("none")``), grayscale when the network takes one channel, floats
+only (``data.model_input.prepare``), grayscale when the network takes one channel, floats
 in [0, 1], NCHW. Both engines give (B, T, classes) log-probabilities, decoded by one codec.
 """
 
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from plate_ocr.data.augment import build_augmentation
+from plate_ocr.data.model_input import prepare
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
 from plate_ocr.model.codec import Reading, decode
@@ -58,7 +58,6 @@ class PlateReader:
             self.engine = "pytorch"
         self.image_size: tuple[int, int] = tuple(config["image_size"])
         self.in_channels: int = int(config["in_channels"])
-        self.resize = build_augmentation("none", self.image_size)
 
     @classmethod
     def load(cls, path: str | Path, **options) -> PlateReader:
@@ -82,11 +81,7 @@ class PlateReader:
 
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """RGB uint8 crops of any size -> (B, C, H, W) float32 in [0, 1]."""
-        resized = [self.resize(image=image)["image"] for image in images]
-        if self.in_channels == 1:
-            resized = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None] for image in resized]
-        batch = np.stack(resized).transpose(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
-        return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
+        return prepare(images, self.image_size, self.in_channels)
 
     def log_probs(self, batch: np.ndarray) -> torch.Tensor:
         """(B, C, H, W) float32 -> (B, T, classes) log-probabilities on the CPU."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import albumentations as A
 import cv2
 
+from plate_ocr.data.model_input import resize_transform
 from plate_ocr.errors import UserError
 
 STRENGTHS = ("none", "light", "medium", "heavy")
@@ -71,7 +72,7 @@ def _pipeline(preset: Preset, height: int, width: int) -> A.Compose:
                 border_mode=cv2.BORDER_REPLICATE,
                 p=p * 0.6,
             ),
-            A.Resize(height, width, area_for_downscale="image"),
+            resize_transform(height, width),
             A.RandomBrightnessContrast(
                 brightness_limit=preset.light, contrast_limit=preset.light, p=min(1.0, 1.6 * p)
             ),
@@ -95,5 +96,5 @@ def build_augmentation(strength: str, image_size: tuple[int, int] = (64, 200)) -
         raise UserError(f"unknown augmentation strength {strength!r}: use one of {STRENGTHS}")
     height, width = (int(side) for side in image_size)
     if strength == "none":
-        return A.Compose([A.Resize(height, width, area_for_downscale="image")])
+        return A.Compose([resize_transform(height, width)])
     return _pipeline(PRESETS[strength], height, width)

@@ -12,7 +12,6 @@ import random
 from collections.abc import Mapping, Sequence
 
 import albumentations as A
-import cv2
 import numpy as np
 import pytorch_lightning as pl
 import torch
@@ -21,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from plate_ocr.data.augment import build_augmentation
 from plate_ocr.data.folder import PlateFolder, find_splits, real_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
+from plate_ocr.data.model_input import to_batch, to_channels
 from plate_ocr.errors import UserError
 from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
 
@@ -33,11 +33,9 @@ _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, ne
 
 
 def model_input(image: np.ndarray, pipeline: A.Compose, channels: int) -> np.ndarray:
-    """A crop as the network receives it: through ``pipeline``, then to ``channels``."""
-    image = pipeline(image=image)["image"]
-    if channels == 1:
-        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
-    return image
+    """A crop as the network receives it: through ``pipeline`` (which ends at the input
+    size), then to ``channels``; ``collate_plates`` scales the batch."""
+    return to_channels(pipeline(image=image)["image"], channels)
 
 
 class MixedPlates(Dataset):
@@ -84,9 +82,8 @@ class SourcePlates(Dataset):
 
 
 def collate_plates(items: list[Item]) -> dict:
-    images = torch.from_numpy(np.stack([item[0] for item in items]))  # (B, H, W, C) uint8
     return {
-        "images": images.permute(0, 3, 1, 2).float().div_(255.0),  # (B, C, H, W) in [0, 1]
+        "images": torch.from_numpy(to_batch([item[0] for item in items])),
         "labels": [item[1] for item in items],
         "sources": [item[2] for item in items],
     }

@@ -1,0 +1,50 @@
+"""A crop as the network takes it: one resize, one colour conversion, one scaling.
+
+Training (after its augmentation), validation, ``evaluate.py``, ``PlateReader`` and the ONNX
+check all go through these functions, so what a deployed model is fed can never drift from
+what it was validated on. Crops are (H, W, 3) uint8 RGB at any size; batches are
+(B, C, H, W) float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+import albumentations as A
+import cv2
+import numpy as np
+
+
+def resize_transform(height: int, width: int) -> A.Resize:
+    """The resize every path shares: area averaging when shrinking (no aliasing), linear
+    when enlarging. Augmentation pipelines place it after their geometry."""
+    return A.Resize(height, width, area_for_downscale="image")
+
+
+@cache
+def _resize(height: int, width: int) -> A.Compose:
+    return A.Compose([resize_transform(height, width)])
+
+
+def resize(image: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
+    height, width = (int(side) for side in image_size)
+    return _resize(height, width)(image=image)["image"]
+
+
+def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """(H, W, 3) RGB -> (H, W, channels): grey by OpenCV's luma weights for one channel."""
+    if channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
+    return image
+
+
+def to_batch(images: Sequence[np.ndarray]) -> np.ndarray:
+    """(H, W, C) uint8 images of one size -> (B, C, H, W) float32 in [0, 1]."""
+    batch = np.stack(images).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
+
+
+def prepare(images: Sequence[np.ndarray], image_size: Sequence[int], channels: int) -> np.ndarray:
+    """RGB crops of any size -> the network's input batch (no augmentation)."""
+    return to_batch([to_channels(resize(image, image_size), channels) for image in images])

@@ -1,0 +1,35 @@
+"""The one preprocessing path: training validation and the reader feed identical tensors."""
+
+import numpy as np
+import pytest
+
+from plate_ocr.data.augment import build_augmentation
+from plate_ocr.data.datamodule import SourcePlates, collate_plates
+from plate_ocr.data.folder import PlateFolder, find_splits
+from plate_ocr.data.model_input import prepare, resize, to_batch, to_channels
+from plate_ocr.model import CRNN
+from plate_ocr.reader import PlateReader
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_validation_and_reader_tensors_are_identical(real_folder, channels):
+    size = (32, 96)
+    crops = PlateFolder(find_splits(real_folder)["validation"])
+    validation = SourcePlates("real", crops, build_augmentation("none", size), channels)
+    batch = collate_plates([validation[i] for i in range(len(validation))])["images"]
+    reader = PlateReader(CRNN(image_size=size, in_channels=channels, channels=(8, 8, 8, 8)))
+    np.testing.assert_array_equal(batch.numpy(), reader.preprocess(crops.images))
+    assert batch.shape == (len(crops), channels, *size)
+
+
+def test_prepare_resizes_greys_and_scales():
+    crop = np.zeros((50, 170, 3), np.uint8)
+    crop[:, :85] = (255, 0, 0)  # red left half, black right half
+    batch = prepare([crop], (20, 40), 1)
+    assert batch.shape == (1, 1, 20, 40) and batch.dtype == np.float32
+    red_grey = 0.299  # OpenCV's luma weight of red
+    assert batch[0, 0, 10, 5] == pytest.approx(red_grey, abs=1 / 255)
+    assert batch[0, 0, 10, 35] == 0.0
+    assert resize(crop, (20, 40)).shape == (20, 40, 3)
+    assert to_channels(crop, 3) is crop
+    assert to_batch([crop]).max() == 1.0
