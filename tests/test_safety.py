@@ -149,3 +149,17 @@ def test_a_failed_checkpoint_write_keeps_the_old_file_and_names_the_path(tmp_pat
         AtomicCheckpointIO().save_checkpoint({"epoch": 2}, last)
     assert torch.load(last, weights_only=True) == {"epoch": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+
+
+@pytest.mark.parametrize("verb", ["train.py", "evaluate.py"])
+def test_an_unwritable_output_folder_is_one_line(tmp_path, verb):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    run = subprocess.run(
+        [sys.executable, verb, "ckpt_path=x.ckpt", f"hydra.run.dir={blocker / 'run'}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _one_line_exit_2(run, "hydra.run.dir=", "cannot create the output folder")

@@ -3,7 +3,8 @@
 A user error (bad folder, file or setting) is one line on stderr and exit status 2; a bug
 keeps its traceback. Inside a Hydra multirun a failed job does not stop the sweep: it is
 logged, marked with a ``FAILED`` file in its folder, and the sweep goes on, so the summary
-at the end shows the runs that finished and names the ones that failed.
+at the end shows the runs that finished and names the ones that failed. An output folder
+that cannot be made is said in one line too (``OutputFolderCheck``, a Hydra callback).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
@@ -44,3 +46,26 @@ def run_entry(work: Callable[[DictConfig], float | None], cfg: DictConfig, name:
 
 def _in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+class OutputFolderCheck(Callback):
+    """Hydra creates the run folder before any project code runs, and an unwritable one
+    ends in its traceback; this says it in one line (exit 2) before anything starts."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        _check_folder("hydra.run.dir", config.hydra.run.dir)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        _check_folder("hydra.sweep.dir", config.hydra.sweep.dir)
+
+
+def _check_folder(key: str, folder: str) -> None:
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(
+            f"{key}={folder}: cannot create the output folder ({error.strerror or error}); "
+            "choose a writable one",
+            file=sys.stderr,
+        )
+        sys.exit(2)
