@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from plate_ocr.atomic import replacing
+from plate_ocr.markdown import table as markdown_table
 from plate_ocr.sweep_report import mean_std
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,16 +125,13 @@ def table(records: list[dict]) -> str:
     by_ratio: dict[float, list[dict]] = {}
     for record in records:
         by_ratio.setdefault(record["ratio"], []).append(record)
-    lines = [
-        "| real ratio | folds | " + " | ".join(COLUMNS) + " | minutes |",
-        "|" + "---|" * (len(COLUMNS) + 3),
-    ]
+    rows = []
     for ratio, runs in sorted(by_ratio.items()):
         cells = [mean_std([r["metrics"].get(c, float("nan")) for r in runs]) for c in COLUMNS]
         minutes = sum(r["minutes"] for r in runs) / len(runs)
         folds = ",".join(str(r["fold"]) for r in sorted(runs, key=lambda r: r["fold"]))
-        lines.append(f"| {ratio:g} | {folds} | " + " | ".join(cells) + f" | {minutes:.1f} |")
-    return "\n".join(lines) + "\n"
+        rows.append([f"{ratio:g}", folds, *cells, f"{minutes:.1f}"])
+    return "\n".join(markdown_table(["real ratio", "folds", *COLUMNS, "minutes"], rows)) + "\n"
 
 
 def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,8 +20,13 @@ LPA_DIR = REPO.parent / "shared" / "data" / "lpa_recognition"
 
 @pytest.fixture
 def lpa_dir() -> Path:
-    """The shared LPA recognition crops (train 1,740, validation 163), beside the repo."""
+    """The shared LPA recognition crops (train 1,740, validation 163), beside the repo.
+
+    Skipped where they are absent, except in CI (``CI=true``): a green CI must mean the
+    real-data tests ran."""
     if not LPA_DIR.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {LPA_DIR} is missing: the real-data tests cannot run")
         pytest.skip(
             "../shared/data/lpa_recognition not found: "
             "real-data tests need the shared LPA crops beside the repo"

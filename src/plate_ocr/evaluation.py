@@ -30,6 +30,7 @@ from plate_ocr.data.folder import SPLITS, PlateFolder, real_splits
 from plate_ocr.data.model_input import resize
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
+from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import REAL_SPLIT_KEY, load_checkpoint
 from plate_ocr.model.metrics import GAP, PlateMetrics, align
 from plate_ocr.plates import ALPHABET, MAX_LENGTH
@@ -234,20 +235,16 @@ def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir
 
 
 def summary_table(report: dict) -> str:
-    lines = ["| source | split | n | seq_acc | char_acc | cer |", "|---|---|---|---|---|---|"]
-    for name, row in report["sources"].items():
-        values = " | ".join(f"{row[k]:.4f}" for k in ("seq_acc", "char_acc", "cer"))
-        lines.append(f"| {name} | {row['split']} | {row['n']} | {values} |")
-    return "\n".join(lines)
+    keys = ("seq_acc", "char_acc", "cer")
+    rows = [
+        [name, row["split"], row["n"], *(f"{row[k]:.4f}" for k in keys)]
+        for name, row in report["sources"].items()
+    ]
+    return "\n".join(table(["source", "split", "n", *keys], rows))
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
-        "",
-    ]
+    return [*table(header, rows), ""]
 
 
 def markdown(report: dict, galleries: dict[str, str]) -> str:

@@ -35,7 +35,7 @@ class _LogProbs(torch.nn.Module):
         self.net = net
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images).log_softmax(-1)
+        return self.net.log_probs(images)
 
 
 def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:

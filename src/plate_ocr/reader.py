@@ -88,7 +88,7 @@ class PlateReader:
         if self.session is not None:
             return torch.from_numpy(self.session.run(None, {"images": batch})[0])
         with torch.inference_mode():
-            return self.net(torch.from_numpy(batch).to(self.device)).log_softmax(-1).cpu()
+            return self.net.log_probs(torch.from_numpy(batch).to(self.device)).cpu()
 
     def read(self, images: Sequence[np.ndarray]) -> list[Reading]:
         """One batch of RGB uint8 crops -> one Reading each."""

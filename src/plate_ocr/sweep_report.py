@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from plate_ocr.atomic import write_text
 from plate_ocr.entry import FAILED_FILE
 from plate_ocr.errors import UserError
+from plate_ocr.markdown import table
 from plate_ocr.training import METRICS_FILE
 
 REPORT_FILE = "sweep_report.md"
@@ -86,13 +87,13 @@ def render(sweep_dir: Path) -> str:
         f"Best first, by `{target}`.",
         "",
         *([f"Every run: `{' '.join(shared)}`", ""] if shared else []),
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
     ]
-    for r in finished:
-        values = [r["overrides"].get(k, "") for k in keys]
-        values += [f"{r['metrics'].get(m, math.nan):.4f}" for m in header[1 + len(keys) :]]
-        lines.append("| " + " | ".join([r["run"], *values]) + " |")
+    rows = [
+        [r["run"], *(r["overrides"].get(k, "") for k in keys)]
+        + [f"{r['metrics'].get(m, math.nan):.4f}" for m in header[1 + len(keys) :]]
+        for r in finished
+    ]
+    lines += table(header, rows)
     repeated = [k for k in REPEAT_KEYS if k in keys]
     if repeated:
         lines += [
@@ -138,13 +139,13 @@ def repeats_table(runs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
         groups.setdefault(setting, []).append(r)
     varying = sorted({k for setting in groups for k, _ in setting if k not in REPEAT_KEYS})
     varying = [k for k in varying if len({dict(s).get(k) for s in groups}) > 1]
-    header = [*varying, "runs", *metrics]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for setting, members in groups.items():
-        values = [dict(setting).get(k, "") for k in varying] + [str(len(members))]
-        values += [mean_std([m["metrics"].get(c, math.nan) for m in members]) for c in metrics]
-        lines.append("| " + " | ".join(values) + " |")
-    return lines
+    rows = [
+        [dict(setting).get(k, "") for k in varying]
+        + [len(members)]
+        + [mean_std([m["metrics"].get(c, math.nan) for m in members]) for c in metrics]
+        for setting, members in groups.items()
+    ]
+    return table([*varying, "runs", *metrics], rows)
 
 
 def write_report(sweep_dir: Path) -> str:

@@ -17,6 +17,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
+from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,14 @@ def _instantiate_all(section: DictConfig | None) -> list:
 
 def summary_table(metrics: dict[str, float]) -> str:
     """Per stage and source: plates read exactly, characters, CER, as a markdown table."""
+    keys = ("seq_acc", "char_acc", "cer")
     rows = []
     for stage in ("val", "test"):
         for source in ("real", "synthetic"):
-            values = [metrics.get(f"{stage}/{source}/{k}") for k in ("seq_acc", "char_acc", "cer")]
+            values = [metrics.get(f"{stage}/{source}/{k}") for k in keys]
             if values[0] is not None:
-                rows.append(
-                    f"| {stage} | {source} | " + " | ".join(f"{v:.4f}" for v in values) + " |"
-                )
-    header = "| split | source | seq_acc | char_acc | cer |\n|---|---|---|---|---|"
-    return "\n".join([header, *rows])
+                rows.append([stage, source, *(f"{v:.4f}" for v in values)])
+    return "\n".join(table(["split", "source", *keys], rows))
 
 
 def _scalars(metrics: dict) -> dict[str, float]:

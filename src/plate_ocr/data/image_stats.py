@@ -13,6 +13,8 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from plate_ocr.markdown import table as markdown_table
+
 STATS = ("sharpness", "contrast", "brightness", "tilt", "text_height", "plate_fraction")
 SHARPNESS_HEIGHT = 32  # sharpness is measured at this height, so 32x128 and 64x200 compare
 INLIER = 0.15  # a blob is on the text line when its centre is this x median height off it...
@@ -149,13 +151,14 @@ def summarise(images: Iterable[np.ndarray]) -> dict[str, dict[str, float]]:
 
 def table(rows: dict[str, dict[str, dict[str, float]]]) -> str:
     """A markdown table, one row per name (a summarise() result): cells "p10 / p50 / p90"."""
-    lines = ["| p10 / p50 / p90 | " + " | ".join(STATS) + " | text found |"]
-    lines.append("|---" * (len(STATS) + 2) + "|")
-    for name, summary in rows.items():
-        formats = [_FORMATS.get(stat, "{:.2f}") for stat in STATS]
-        cells = [
+    formats = [_FORMATS.get(stat, "{:.2f}") for stat in STATS]
+    lines = [
+        [name]
+        + [
             " / ".join(f.format(summary[s][p]) for p in ("p10", "p50", "p90"))
             for s, f in zip(STATS, formats, strict=True)
         ]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {summary['tilt']['found']:.0%} |")
-    return "\n".join(lines)
+        + [f"{summary['tilt']['found']:.0%}"]
+        for name, summary in rows.items()
+    ]
+    return "\n".join(markdown_table(["p10 / p50 / p90", *STATS, "text found"], lines))

@@ -95,5 +95,10 @@ class CRNN(nn.Module):
         x, _ = self.rnn(self.project(x))  # (B, T, 2 * hidden)
         return self.classifier(x)
 
+    def log_probs(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, T, classes) log-probabilities: what CTC, decoding and the
+        exported ONNX model all take."""
+        return self(images).log_softmax(-1)
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

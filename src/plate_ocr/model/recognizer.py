@@ -50,7 +50,7 @@ class PlateRecognizer(pl.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, T, classes) log-probabilities."""
-        return self.net(images).log_softmax(-1)
+        return self.net.log_probs(images)
 
     def ctc_loss(self, log_probs: torch.Tensor, labels: list[str]) -> torch.Tensor:
         targets, target_lengths = encode(labels)
