@@ -284,3 +284,38 @@ def test_a_bad_weight_table_names_the_field(table):
 
     with pytest.raises(ValueError, match=next(iter(table))):
         SyntheticPlates(1, factors=Factors(**table))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_draw_face_keeps_the_digits_inside_the_plate_inside_the_face(seed):
+    from plate_ocr.synth import DEFAULT_FACTORS
+    from plate_ocr.synth.face import draw_face
+
+    face, alpha, plate_box, text_box = draw_face(
+        "12345611616", np.random.default_rng(seed), DEFAULT_FACTORS
+    )
+    fh, fw = face.shape[:2]
+    assert face.dtype == np.uint8 and alpha.shape == (fh, fw)
+    px0, py0, px1, py1 = plate_box
+    tx0, ty0, tx1, ty1 = text_box
+    assert 0 <= px0 <= tx0 < tx1 <= px1 <= fw and 0 <= py0 <= ty0 < ty1 <= py1 <= fh
+    assert ty1 - ty0 == GLYPH_HEIGHT
+
+
+def test_pick_follows_the_cumulative_weights():
+    from plate_ocr.synth.factors import pick, uniform
+
+    rng = np.random.default_rng(0)
+    draws = [pick(rng, np.array([0.2, 0.2, 1.0])) for _ in range(4000)]
+    assert np.bincount(draws, minlength=3)[1] == 0  # zero weight: never drawn
+    assert 0.17 < draws.count(0) / 4000 < 0.23
+    values = [uniform(rng, (2.0, 3.0)) for _ in range(1000)]
+    assert min(values) >= 2.0 and max(values) < 3.0
+
+
+def test_cli_without_a_verb_or_with_an_unknown_one_says_so(capsys):
+    for argv in ([], ["paint"]):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 2
+    assert "invalid choice: 'paint'" in capsys.readouterr().err

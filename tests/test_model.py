@@ -1,0 +1,94 @@
+"""The network, its training system, schedules and galleries, tested directly."""
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from plate_ocr.errors import UserError
+from plate_ocr.gallery import annotated_grid
+from plate_ocr.model import CRNN, PlateRecognizer
+from plate_ocr.model.schedules import cosine, one_cycle, plateau
+
+
+@pytest.mark.parametrize(("size", "channels"), [((32, 128), 1), ((64, 200), 3)])
+def test_crnn_gives_a_column_per_four_pixels_and_log_probs(size, channels):
+    net = CRNN(image_size=size, in_channels=channels, channels=(8, 8, 8, 8), hidden=16)
+    images = torch.rand(2, channels, *size)
+    logits = net(images)
+    assert logits.shape == (2, size[1] // 4, 11)  # blank + ten digits
+    probabilities = net.log_probs(images).exp().sum(-1)
+    torch.testing.assert_close(probabilities, torch.ones(2, size[1] // 4))
+    assert tuple(net.config["image_size"]) == size and net.config["in_channels"] == channels
+
+
+@pytest.mark.parametrize("size", [(30, 128), (32, 126), (8, 128)])
+def test_crnn_refuses_sizes_its_pooling_cannot_take(size):
+    with pytest.raises(UserError, match="image_size"):
+        CRNN(image_size=size)
+
+
+def test_recognizer_learns_a_fixed_batch():
+    """A few optimiser steps on one batch lower the CTC loss: gradients reach every layer."""
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=3e-3))
+    images, labels = torch.rand(4, 1, 32, 96), ["0730011107", "12345611616"] * 2
+    optimizer = model.optimizer_factory(params=model.parameters())
+    losses = []
+    for _ in range(30):
+        loss = model.ctc_loss(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0], losses
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def _optimizer(lr=0.01):
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+
+def _rates(schedule: dict, steps: int) -> list[float]:
+    optimizer = schedule["scheduler"].optimizer
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule["scheduler"].step()
+    return rates
+
+
+def test_one_cycle_warms_up_to_the_set_rate_then_anneals():
+    schedule = one_cycle(_optimizer(0.01), total_steps=100, pct_start=0.2)
+    rates = _rates(schedule, 100)
+    assert schedule["interval"] == "step"
+    assert max(rates) == pytest.approx(0.01, rel=1e-3) and np.argmax(rates) in (19, 20)
+    assert rates[0] < 0.001 and rates[-1] < 1e-4
+
+
+def test_cosine_warms_up_then_decays_to_near_zero():
+    rates = _rates(cosine(_optimizer(0.01), total_steps=200, warmup_steps=20), 200)
+    assert rates[0] == pytest.approx(0.0005) and max(rates) == pytest.approx(0.01, rel=1e-2)
+    assert rates[-1] < 1e-4
+
+
+def test_plateau_halves_when_the_metric_stalls():
+    schedule = plateau(_optimizer(0.01), total_steps=0, patience=1)
+    assert schedule["interval"] == "epoch" and schedule["monitor"] == "val/seq_acc"
+    for _ in range(3):
+        schedule["scheduler"].step(0.5)
+    assert schedule["scheduler"].optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
+
+
+def test_gallery_marks_errors_red_and_right_readings_green():
+    images = np.full((2, 16, 48, 1), 128, np.uint8)
+    grid = annotated_grid(images, ["12345", "12345"], ["12345", "12845"], columns=2)
+    assert grid.shape == (16 * 160 // 48 + 16, 2 * 160, 3)
+    captions = grid[-16:]
+    captions = captions.astype(int)
+    left, right = captions[:, :160].reshape(-1, 3), captions[:, 160:].reshape(-1, 3)
+    assert (left[:, 1] > left[:, 0] + 60).any() and not (left[:, 0] > left[:, 1] + 60).any()
+    assert (right[:, 0] > right[:, 1] + 60).any()
