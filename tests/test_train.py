@@ -169,6 +169,34 @@ def test_resume_into_a_longer_run_stretches_the_schedule(tmp_path, real_folder):
         train(_compose(tmp_path / "shorter", *run, "trainer.max_epochs=2", f"ckpt_path={longer}"))
 
 
+def test_init_from_fine_tunes_from_a_checkpoint_with_a_fresh_start(tmp_path, monkeypatch):
+    """init_from copies the weights (a wider input is allowed), and starts at epoch 0 with
+    a new optimizer; a network that differs, or init_from with ckpt_path, is refused."""
+    from plate_ocr.model import PlateRecognizer
+    from plate_ocr.model.checkpoint import load_network
+
+    run = ["trainer=cpu", "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "test=false"]
+    train(_compose(tmp_path / "pretrain", *run))
+    source = tmp_path / "pretrain" / "checkpoints" / "last.ckpt"
+    pretrained = load_network(source).state_dict()
+    seen = {}
+
+    def on_train_start(self):  # the weights the fine-tuning run starts from
+        seen["state"] = {k: v.clone() for k, v in self.net.state_dict().items()}
+
+    monkeypatch.setattr(PlateRecognizer, "on_train_start", on_train_start, raising=False)
+    wider = "data.image_size=[32,128]"
+    train(_compose(tmp_path / "tune", *run, wider, f"init_from={source}"))
+    for key, value in pretrained.items():
+        torch.testing.assert_close(seen["state"][key], value)
+    tuned = torch.load(tmp_path / "tune" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert tuned["epoch"] == 0 and tuned["global_step"] == 1
+    with pytest.raises(UserError, match=r"hidden 128 \(this run: 192\)"):
+        train(_compose(tmp_path / "other", *run, "model=crnn_base", f"init_from={source}"))
+    with pytest.raises(UserError, match="give one"):
+        train(_compose(tmp_path / "both", *run, f"init_from={source}", f"ckpt_path={source}"))
+
+
 @pytest.mark.slow
 def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
     sweep = tmp_path / "sweep"

@@ -18,7 +18,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
 from plate_ocr.markdown import table
-from plate_ocr.model.checkpoint import load_checkpoint
+from plate_ocr.model.checkpoint import init_weights, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,14 @@ def train(cfg: DictConfig) -> float:
         cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
     )
     ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path and cfg.get("init_from"):
+        raise UserError(
+            "ckpt_path resumes a run and init_from starts a new one from its weights: give one"
+        )
     if ckpt_path:
         load_checkpoint(ckpt_path)  # refuses URLs and files that would unpickle objects
+    if cfg.get("init_from"):
+        init_weights(model.net, cfg.init_from)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = _scalars(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""

@@ -42,10 +42,9 @@ def load_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
-def load_network(path: str | Path) -> CRNN:
-    """The CRNN saved in a Lightning checkpoint, in eval mode on the CPU."""
+def _network_state(path: str | Path) -> tuple[dict, dict]:
+    """(net_config, the CRNN's weights) of a checkpoint, refused if any weight is not finite."""
     checkpoint = load_checkpoint(path)
-    net = CRNN(**checkpoint["net_config"])
     prefix = "net."
     state = {
         k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
@@ -56,8 +55,34 @@ def load_network(path: str | Path) -> CRNN:
             f"{path}: weights are not finite ({broken[0]} and {len(broken) - 1} more): the run "
             "diverged; train again with a lower model.optimizer.lr"
         )
+    return checkpoint["net_config"], state
+
+
+def load_network(path: str | Path) -> CRNN:
+    """The CRNN saved in a Lightning checkpoint, in eval mode on the CPU."""
+    config, state = _network_state(path)
+    net = CRNN(**config)
     net.load_state_dict(state)
     return net.eval()
+
+
+def init_weights(net: CRNN, path: str | Path) -> None:
+    """Fine-tuning: copy a checkpoint's weights into ``net``. Everything but the input width
+    must match (the width only sets how many columns the recurrent layer reads)."""
+    config, state = _network_state(path)
+    saved = {k: v for k, v in config.items() if k != "image_size"} | {
+        "height": config["image_size"][0]
+    }
+    wanted = {k: v for k, v in net.config.items() if k != "image_size"} | {
+        "height": net.config["image_size"][0]
+    }
+    differ = [f"{k} {saved[k]} (this run: {wanted[k]})" for k in saved if saved[k] != wanted.get(k)]
+    if differ:
+        raise UserError(
+            f"init_from={path}: the checkpoint's network differs in {', '.join(differ)}; "
+            "pick the model size and data.image_size height and data.channels it was trained with"
+        )
+    net.load_state_dict(state)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
