@@ -249,8 +249,16 @@ def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder)
         tags["scalars"]
     )
     assert {"predictions/real", "predictions/synthetic"} <= set(tags["images"])
-    assert "final/test/synthetic/seq_acc" in tags["scalars"]
-    assert "_hparams_/session_start_info" in run.PluginTagToContent("hparams")
+    # what the network trains on, per source, and the gap between the sources
+    assert {"training_input/real", "training_input/synthetic"} <= set(tags["images"])
+    gap = run.Scalars("val/sim_to_real_gap")[-1].value
+    real, synthetic = (run.Scalars(f"val/{s}/seq_acc")[-1].value for s in ("real", "synthetic"))
+    assert gap == pytest.approx(synthetic - real)
+    assert "test/synthetic/seq_acc" in tags["scalars"]
+    # the hparams session, written at the start with the metrics it will show
+    hparams = run.PluginTagToContent("hparams")
+    assert b"val/real/seq_acc" in hparams["_hparams_/experiment"]
+    assert "custom_scalars__config__" in run.PluginTagToContent("custom_scalars")
 
 
 # Clean synthetic plates: sharp, well exposed, seen at full resolution.

@@ -13,12 +13,12 @@ from pathlib import Path
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
 from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import init_weights, load_checkpoint
+from plate_ocr.model.tensorboard_views import TensorBoardViews
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,9 @@ def train(cfg: DictConfig) -> float:
         "model: %s, %.2f M parameters", cfg.model.net.channels, model.net.num_parameters() / 1e6
     )
     loggers = _instantiate_all(cfg.get("logger"))
+    callbacks = [*_instantiate_all(cfg.get("callbacks")), TensorBoardViews(cfg)]
     trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
+        cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path and cfg.get("init_from"):
@@ -83,13 +84,6 @@ def train(cfg: DictConfig) -> float:
         metrics |= _scalars(trainer.callback_metrics)
 
     print(f"\nResults ({output_dir}):\n{summary_table(metrics)}\nbest checkpoint: {best or '-'}")
-    for logger in loggers:
-        if isinstance(logger, TensorBoardLogger):
-            hparams = OmegaConf.to_container(cfg, resolve=True)
-            hparams.pop("hydra", None)
-            # under their own tags, so the final values don't land at step 0 of the curves
-            final = {f"final/{k}": v for k, v in metrics.items() if "/" in k}
-            logger.log_hyperparams(hparams, final)
     record = {
         "best_checkpoint": best,
         "metrics": metrics,
