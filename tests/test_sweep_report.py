@@ -92,3 +92,17 @@ def test_a_failed_job_leaves_the_summary_and_is_named(tmp_path):
     assert "| 1 |" in report  # the run that finished, in the table
     assert "Run 0 (failed: data.batch_size=0" in report
     assert "1 run(s) failed: 0" in done.stdout
+
+
+def test_a_swept_number_gets_a_plot_with_its_spread(tmp_path):
+    from plate_ocr.sweep_report import PLOT_FILE, write_report
+
+    for i, (ratio, fold, score) in enumerate([(0.1, 0, 0.8), (0.1, 1, 0.9), (0.5, 0, 0.7)]):
+        _run(tmp_path, str(i), ratio, score, fold=fold)
+    assert "(plot: " in write_report(tmp_path)
+    svg = (tmp_path / PLOT_FILE).read_text()
+    assert "data.real_ratio" in svg and "over up to 2 runs per value" in svg
+    single = tmp_path / "single"
+    _run(single, "0", 0.1, 0.8)
+    write_report(single)
+    assert not (single / PLOT_FILE).exists()  # nothing swept: no plot

@@ -17,13 +17,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from plate_ocr.atomic import write_text
+from plate_ocr.atomic import replacing, write_text
 from plate_ocr.entry import FAILED_FILE
 from plate_ocr.errors import UserError
 from plate_ocr.markdown import table
 from plate_ocr.training import METRICS_FILE
 
 REPORT_FILE = "sweep_report.md"
+PLOT_FILE = "sweep_report.svg"
 # runs that differ only in these are repeats of one setting: folds or seeds
 REPEAT_KEYS = ("data.real_fold", "seed")
 COLUMNS = (
@@ -149,9 +150,57 @@ def repeats_table(runs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
 
 
 def write_report(sweep_dir: Path) -> str:
+    """The markdown report, and a plot where one numeric setting is swept."""
     text = render(sweep_dir)
     write_text(sweep_dir / REPORT_FILE, text)
+    if plot(sweep_dir):
+        text += f"(plot: {sweep_dir / PLOT_FILE})\n"
     return text
+
+
+def plot(sweep_dir: Path) -> bool:
+    """Real and synthetic validation accuracy against the one numeric swept setting, mean
+    and spread over the folds or seeds each value ran with. False where there is no such
+    setting (nothing swept, or several settings, or words)."""
+    finished, _ = collect(sweep_dir)
+    swept = {k for r in finished for k in r["overrides"] if k not in REPEAT_KEYS}
+    swept = [k for k in swept if len({r["overrides"].get(k) for r in finished}) > 1]
+    if len(swept) != 1:
+        return False
+    key = swept[0]
+    try:
+        xs = sorted({float(r["overrides"][key]) for r in finished})
+    except (KeyError, ValueError):
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "plate-ocr"})
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    for source in ("real", "synthetic"):
+        metric = f"val/{source}/seq_acc"
+        groups = [
+            [r["metrics"][metric] for r in finished if float(r["overrides"][key]) == x] for x in xs
+        ]
+        if not any(metric in r["metrics"] for r in finished):
+            continue
+        means = [statistics.mean(g) if g else math.nan for g in groups]
+        spread = [statistics.stdev(g) if len(g) > 1 else 0.0 for g in groups]
+        axis.errorbar(xs, means, yerr=spread, marker="o", capsize=4, label=source)
+    axis.set_xlabel(key)
+    axis.set_ylabel("validation plates read exactly")
+    axis.set_ylim(0, 1)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right")
+    repeats = max(len([r for r in finished if float(r["overrides"][key]) == x]) for x in xs)
+    axis.set_title(f"mean ± std over up to {repeats} runs per value", fontsize=10)
+    figure.tight_layout()
+    with replacing(sweep_dir / PLOT_FILE) as temporary:
+        figure.savefig(temporary, metadata={"Date": None})
+    plt.close(figure)
+    return True
 
 
 class SweepSummary(Callback):
