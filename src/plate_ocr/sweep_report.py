@@ -181,11 +181,10 @@ def plot(sweep_dir: Path) -> bool:
     figure, axis = plt.subplots(figsize=(6, 3.6))
     for source in ("real", "synthetic"):
         metric = f"val/{source}/seq_acc"
-        groups = [
-            [r["metrics"][metric] for r in finished if float(r["overrides"][key]) == x] for x in xs
-        ]
         if not any(metric in r["metrics"] for r in finished):
             continue
+        values = [(float(r["overrides"][key]), r["metrics"].get(metric)) for r in finished]
+        groups = [[v for at, v in values if at == x and v is not None] for x in xs]
         means = [statistics.mean(g) if g else math.nan for g in groups]
         spread = [statistics.stdev(g) if len(g) > 1 else 0.0 for g in groups]
         axis.errorbar(xs, means, yerr=spread, marker="o", capsize=4, label=source)
