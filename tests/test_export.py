@@ -52,6 +52,18 @@ def test_onnx_reads_like_the_checkpoint(capsys, tmp_path, tiny_checkpoint, real_
         assert torch.allclose(actual, expected, atol=1e-4)
         _assert_same_readings(onnx_reader.read(batch), torch_reader.read(batch))
 
+    # The metadata alone is enough to decode: a runtime without plate-ocr reads the same.
+    import plate_ocr
+
+    assert metadata["plate_ocr.version"] == plate_ocr.__version__
+    alphabet, blank = metadata["plate_ocr.alphabet"], int(metadata["plate_ocr.blank_index"])
+    best = onnx_reader.log_probs(torch_reader.preprocess(crops)).argmax(-1).numpy()
+    plain = []
+    for row in best:
+        kept = [k for i, k in enumerate(row) if k != blank and (i == 0 or k != row[i - 1])]
+        plain.append("".join(alphabet[k - 1] for k in kept))
+    assert plain == [r.text for r in onnx_reader.read(crops)]
+
     # predict takes the ONNX model as it takes the checkpoint.
     assert main(["predict", str(out), str(real_folder / "test"), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from plate_ocr import __version__
 from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
-from plate_ocr.model.codec import greedy_decode
+from plate_ocr.model.codec import BLANK, greedy_decode
 from plate_ocr.model.crnn import CRNN
+from plate_ocr.plates import ALPHABET
 from plate_ocr.predict import load_images
 from plate_ocr.reader import ONNX_CONFIG_KEY, PlateReader
 
@@ -62,10 +64,33 @@ def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
             opset_version=opset,
         )
     proto = onnx.load(str(path))
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = ONNX_CONFIG_KEY, json.dumps(net.config)
+    for key, value in deployment_metadata(net).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(proto, str(path))
     return path
+
+
+def deployment_metadata(net: CRNN) -> dict[str, str]:
+    """What a runtime needs to use the model with no plate-ocr code: the input it takes and
+    how to decode its output. PlateReader reads ``ONNX_CONFIG_KEY``; the rest is for others."""
+    height, width = net.image_size
+    return {
+        ONNX_CONFIG_KEY: json.dumps(net.config),
+        "plate_ocr.version": __version__,
+        "plate_ocr.input": (
+            f"images: float32 (batch, {net.in_channels}, {height}, {width}), "
+            + ("grey (OpenCV RGB-to-grey weights)" if net.in_channels == 1 else "RGB")
+            + ", the crop resized to the size (area averaging when shrinking), values / 255"
+        ),
+        "plate_ocr.output": (
+            "log_probs: float32 (batch, columns, classes); CTC, greedy: best class per column, "
+            "merge repeats, drop blanks"
+        ),
+        "plate_ocr.alphabet": ALPHABET,
+        "plate_ocr.blank_index": str(BLANK),
+        "plate_ocr.class_index": "class 0 is the blank, class k + 1 is alphabet[k]",
+    }
 
 
 def synthetic_crops(n: int, image_size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
