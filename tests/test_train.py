@@ -1,6 +1,7 @@
 """The real composition: conf/ composed with overrides, instantiated, and run."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,6 +196,34 @@ def test_init_from_fine_tunes_from_a_checkpoint_with_a_fresh_start(tmp_path, mon
         train(_compose(tmp_path / "other", *run, "model=crnn_base", f"init_from={source}"))
     with pytest.raises(UserError, match="give one"):
         train(_compose(tmp_path / "both", *run, f"init_from={source}", f"ckpt_path={source}"))
+
+
+@pytest.mark.slow
+def test_ddp_trains_on_two_cpu_processes(tmp_path):
+    """trainer=ddp as a cluster would run it, on two CPU processes talking over gloo: the
+    ranks start, shard the epoch, synchronise and save one checkpoint."""
+    command = [
+        sys.executable,
+        "train.py",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.precision=32-true",
+        "trainer.sync_batchnorm=false",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1",
+        *TINY,
+        f"hydra.run.dir={tmp_path}",
+    ]
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        command, cwd=CONF.parent, capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "train_ddp_process_1.log").is_file()  # the second rank ran
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 1  # 32 plates an epoch in batches of 16, split by 2 ranks
 
 
 @pytest.mark.slow
