@@ -226,6 +226,38 @@ def test_ddp_trains_on_two_cpu_processes(tmp_path):
     assert saved["global_step"] == 1  # 32 plates an epoch in batches of 16, split by 2 ranks
 
 
+def test_launchers_compose():
+    for launcher, target in (
+        ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),
+        ("submitit_slurm", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"),
+    ):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("train", [f"hydra/launcher={launcher}"], return_hydra_config=True)
+        assert cfg.hydra.launcher._target_ == target
+
+
+@pytest.mark.slow
+def test_joblib_runs_sweep_jobs_in_parallel(tmp_path):
+    command = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "trainer=debug",
+        *TINY,
+        "seed=1,2",
+        f"hydra.sweep.dir={tmp_path}",
+    ]
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        command, cwd=CONF.parent, capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in done.stdout + done.stderr
+    assert {"0", "1"} <= {p.name for p in tmp_path.iterdir() if (p / "metrics.json").is_file()}
+
+
 @pytest.mark.slow
 def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
     sweep = tmp_path / "sweep"
