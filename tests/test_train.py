@@ -226,6 +226,30 @@ def test_ddp_trains_on_two_cpu_processes(tmp_path):
     assert saved["global_step"] == 1  # 32 plates an epoch in batches of 16, split by 2 ranks
 
 
+def test_the_console_is_quiet_with_one_line_per_epoch(tmp_path):
+    """No third-party tips, device lines, deprecation notices or tables a user cannot act on;
+    one line per epoch with the numbers that matter, also in the run's log file."""
+    command = [
+        sys.executable,
+        "train.py",
+        "trainer=cpu",
+        "trainer.max_epochs=2",
+        "trainer.log_every_n_steps=1",
+        "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1",
+        *TINY,
+        f"hydra.run.dir={tmp_path}",
+    ]
+    done = subprocess.run(command, cwd=CONF.parent, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    console = done.stdout + done.stderr
+    for noise in ("Tip:", "GPU available", "LeafSpec", "Seed set", "┏", "Test metric"):
+        assert noise not in console, noise
+    log = (tmp_path / "train.log").read_text()
+    assert "epoch 1/2 | loss " in log and "epoch 2/2 | loss " in log
+    assert "plates read: synthetic " in log
+
+
 def test_launchers_compose():
     for launcher, target in (
         ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),

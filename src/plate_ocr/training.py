@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import hydra
@@ -21,6 +22,8 @@ from plate_ocr.model.checkpoint import init_weights, load_checkpoint
 from plate_ocr.model.tensorboard_views import TensorBoardViews
 
 log = logging.getLogger(__name__)
+# Lightning's own deprecation notices, about its internals: nothing a user can act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 METRICS_FILE = "metrics.json"  # what sweep-report reads from each run
 
@@ -54,7 +57,7 @@ def train(cfg: DictConfig) -> float:
         raise UserError(
             f"trainer.max_epochs={max_epochs}: train at least one epoch (or -1 for no limit)"
         )
-    pl.seed_everything(cfg.seed, workers=True)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
@@ -80,7 +83,7 @@ def train(cfg: DictConfig) -> float:
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
         # the best checkpoint's weights; fast_dev_run saves none and tests what it has
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics |= _scalars(trainer.callback_metrics)
 
     print(f"\nResults ({output_dir}):\n{summary_table(metrics)}\nbest checkpoint: {best or '-'}")
