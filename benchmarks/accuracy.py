@@ -28,7 +28,7 @@ from pathlib import Path
 
 from plate_ocr.atomic import replacing
 from plate_ocr.markdown import table as markdown_table
-from plate_ocr.sweep_report import mean_std
+from plate_ocr.sweep import mean_std
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"

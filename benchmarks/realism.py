@@ -29,7 +29,7 @@ from torch import nn
 import plate_ocr
 from plate_ocr.data.augment import build_augmentation
 from plate_ocr.data.folder import PlateFolder, real_splits
-from plate_ocr.sweep_report import mean_std
+from plate_ocr.sweep import mean_std
 from plate_ocr.synth import SyntheticPlates
 
 REPO = Path(__file__).resolve().parents[1]

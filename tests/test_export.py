@@ -8,6 +8,7 @@ import onnx
 import pytest
 import torch
 
+import plate_ocr.cli.export
 import plate_ocr.export
 from plate_ocr.cli import main
 from plate_ocr.data.folder import read_rgb
@@ -84,11 +85,11 @@ def test_export_refuses_a_model_that_reads_differently(tmp_path, tiny_checkpoint
             net.classifier.bias[6] += 50.0  # every column now reads the digit 5
         return export_onnx(net, path, opset)
 
-    monkeypatch.setattr(plate_ocr.export, "export_onnx", broken_export)
+    monkeypatch.setattr(plate_ocr.cli.export, "export_onnx", broken_export)
     out = tmp_path / "model.onnx"
     args = ["export", str(tiny_checkpoint), "--onnx", str(out), "--check-synthetic", "8"]
     with pytest.raises(UserError, match="ONNX readings differ from the checkpoint's on 8 of 8"):
-        plate_ocr.export.run(_parse(args))
+        plate_ocr.cli.export.run(_parse(args))
     assert list(tmp_path.iterdir()) == []  # nothing written, not even the temporary file
 
 
@@ -96,7 +97,7 @@ def _parse(argv):
     import argparse
 
     parser = argparse.ArgumentParser()
-    plate_ocr.export.add_arguments(parser)
+    plate_ocr.cli.export.add_arguments(parser)
     return parser.parse_args(argv[1:])
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from plate_ocr.cli import main
-from plate_ocr.sweep_report import REPORT_FILE, render
+from plate_ocr.sweep import REPORT_FILE, render
 
 
 def _run(sweep, name, ratio, score, finished=True, fold=None):
@@ -95,7 +95,7 @@ def test_a_failed_job_leaves_the_summary_and_is_named(tmp_path):
 
 
 def test_a_swept_number_gets_a_plot_with_its_spread(tmp_path):
-    from plate_ocr.sweep_report import PLOT_FILE, write_report
+    from plate_ocr.sweep import PLOT_FILE, write_report
 
     for i, (ratio, fold, score) in enumerate([(0.1, 0, 0.8), (0.1, 1, 0.9), (0.5, 0, 0.7)]):
         _run(tmp_path, str(i), ratio, score, fold=fold)

@@ -22,8 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from plate_ocr.errors import user_error
-
-FAILED_FILE = "FAILED"  # in a multirun job's folder: why the job failed
+from plate_ocr.run_folder import FAILED_FILE
 
 
 def run_entry(work: Callable[[DictConfig], float | None], cfg: DictConfig, name: str):

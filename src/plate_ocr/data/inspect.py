@@ -7,24 +7,16 @@ look (a 9-digit label may have lost a leading zero) and plates shared between sp
 
 from __future__ import annotations
 
-import argparse
-import textwrap
 from collections import Counter
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from plate_ocr.data.folder import SPLITS, Problem, Sample, read_rgb, scan_folder
+from plate_ocr.data.folder import SPLITS, Problem, Sample, read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.plates import PLATE_LENGTHS, display_form, is_temporary
 
 YELLOW_SHARE = 0.3  # of the central pixels; white plates score under 0.1, yellow ones over 0.4
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="ROOT/{train,validation,test}/ or a flat folder")
-    parser.add_argument("--seed", type=int, default=0, help="seed of a flat folder's split")
 
 
 def colour_guess(image: np.ndarray) -> str:
@@ -48,7 +40,7 @@ def label_note(label: str) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _split_summary(samples: list[Sample], problems: list[Problem]) -> dict:
+def split_summary(samples: list[Sample], problems: list[Problem]) -> dict:
     lengths, colours, sizes, plates = Counter(), Counter(), [], set()
     for path, label in samples:
         try:
@@ -69,7 +61,7 @@ def _split_summary(samples: list[Sample], problems: list[Problem]) -> dict:
     }
 
 
-def _row(name: str, summary: dict | None) -> str:
+def summary_row(name: str, summary: dict | None) -> str:
     if summary is None:
         return f"{name:<11} {'(no folder)':>6}"
     lengths = " ".join(f"{summary['lengths'][n]:>8}" for n in PLATE_LENGTHS)
@@ -85,7 +77,7 @@ def _row(name: str, summary: dict | None) -> str:
     )
 
 
-def _notes(splits: dict[str, list[Sample]], shown) -> list[str]:
+def notes(splits: dict[str, list[Sample]], shown) -> list[str]:
     """Odd-but-valid labels, then plates that sit in two splits (a leak that flatters scores)."""
     notes = [
         f"{shown(path)} ({display_form(label)}): {note}"
@@ -102,32 +94,3 @@ def _notes(splits: dict[str, list[Sample]], shown) -> list[str]:
                     f"are optimistic: " + ", ".join(shared)
                 )
     return notes
-
-
-def run(args: argparse.Namespace) -> int:
-    scanned = scan_folder(args.path, seed=args.seed)
-    root = scanned.root
-
-    def shown(path: Path) -> str:
-        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-    problems = list(scanned.problems)
-    present = {name for name in SPLITS if (root / name).is_dir()} or set(SPLITS)
-    summaries = {
-        name: _split_summary(scanned.splits[name], problems) if name in present else None
-        for name in SPLITS
-    }
-    header = " ".join(f"{f'{n}-digit':>8}" for n in PLATE_LENGTHS)
-    print(f"{root} ({scanned.layout}{', split by plate' if scanned.layout == 'flat' else ''})")
-    print(f"{'split':<11} {'crops':>6} {'plates':>6} {header} {'yellow/white':>13}  size W x H")
-    for name in SPLITS:
-        print(_row(name, summaries[name]))
-
-    notes = _notes(scanned.splits, shown)
-    print(f"\nnotes ({len(notes)}): valid, but worth a look" if notes else "\nnotes: none")
-    for note in notes:
-        print(textwrap.fill(note, 100, initial_indent="  ", subsequent_indent="      "))
-    print(f"\nproblems ({len(problems)}): these stop training" if problems else "\nproblems: none")
-    for problem in sorted(problems, key=lambda p: str(p.path)):
-        print(f"  {shown(problem.path)}: {problem.reason}")
-    return 1 if problems else 0

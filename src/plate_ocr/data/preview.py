@@ -8,7 +8,6 @@ source with is marked; each column is one crop under every strength.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import cv2
@@ -19,22 +18,6 @@ from plate_ocr.errors import UserError
 
 CAPTION_HEIGHT, GAP = 14, 4
 Crop = tuple[np.ndarray, str]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", type=Path, help="the .png to write")
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="as for train.py, e.g. experiment=quickstart data.real_dir=PATH",
-    )
-    parser.add_argument("--real-dir", type=Path, help="a folder of real crops (= data.real_dir)")
-    parser.add_argument("--n", type=int, default=8, help="samples per row (default 8)")
-    parser.add_argument("--seed", type=int, default=0, help="picks the samples and the effects")
-    parser.add_argument(
-        "--config-dir", type=Path, default=Path("conf"), help="the conf/ folder (default ./conf)"
-    )
 
 
 def compose_data(config_dir: Path, overrides: list[str]):
@@ -49,7 +32,7 @@ def compose_data(config_dir: Path, overrides: list[str]):
         return compose("train", overrides=overrides).data
 
 
-def _sample(dataset, n: int, seed: int) -> list[Crop]:
+def sample_crops(dataset, n: int, seed: int) -> list[Crop]:
     picked = np.random.default_rng(seed).choice(len(dataset), min(n, len(dataset)), replace=False)
     return [dataset[int(i)] for i in sorted(picked)]
 
@@ -108,37 +91,3 @@ def preview_grid(
             top, left = GAP + r * (height + GAP), GAP + c * (width + GAP)
             grid[top : top + height, left : left + width] = tile
     return grid
-
-
-def run(args: argparse.Namespace) -> int:
-    import hydra
-
-    if args.out.suffix.lower() != ".png":
-        raise UserError(f"{args.out}: the preview is written as PNG, name it *.png")
-    if args.n < 1:
-        raise UserError(f"--n {args.n}: need at least 1 sample per row")
-    overrides = list(args.overrides)
-    if args.real_dir is not None:
-        overrides.append(f"data.real_dir={args.real_dir}")
-    data = compose_data(args.config_dir, overrides)
-    datamodule = hydra.utils.instantiate(data, synthetic_val_size=0, synthetic_test_size=0)
-    datamodule.setup("fit")
-    sources = {
-        name: _sample(dataset, args.n, args.seed)
-        for name, dataset in sorted(datamodule.train_sources.items(), reverse=True)
-    }
-    grid = preview_grid(
-        sources, datamodule.image_size, datamodule.channels, datamodule.augmentation, args.seed
-    )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise UserError(f"{args.out}: could not encode the preview")
-    data.tofile(args.out)
-    height, width = datamodule.image_size
-    colour = "grey" if datamodule.channels == 1 else "RGB"
-    print(
-        f"wrote {args.out}: {' and '.join(sources)} x {', '.join(STRENGTHS)} "
-        f"({args.n} samples each, {height}x{width} {colour}, * = trained with)"
-    )
-    return 0

@@ -6,7 +6,6 @@ Runs at the end of every ``python train.py -m ...`` (a Hydra callback) and on de
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -18,10 +17,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from plate_ocr.atomic import replacing, write_text
-from plate_ocr.entry import FAILED_FILE
 from plate_ocr.errors import UserError
 from plate_ocr.markdown import table
-from plate_ocr.training import METRICS_FILE
+from plate_ocr.run_folder import FAILED_FILE, METRICS_FILE
 
 REPORT_FILE = "sweep_report.md"
 PLOT_FILE = "sweep_report.svg"
@@ -213,14 +211,3 @@ class SweepSummary(Callback):
             if failed:  # the sweep's exit status says so too
                 print(f"{len(failed)} run(s) failed: {', '.join(r.name for r in failed)}")
                 sys.exit(1)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sweep_dir", type=Path, help="an outputs/multirun/<date>/<time> folder")
-
-
-def run(args: argparse.Namespace) -> int:
-    if not args.sweep_dir.is_dir():
-        raise UserError(f"{args.sweep_dir}: no such folder; pass a Hydra multirun folder")
-    print(write_report(args.sweep_dir), end="")
-    return 0

@@ -1,8 +1,9 @@
 """The ``plate-ocr`` console script: one verb per job a plate-OCR user does by hand.
 
-Each verb lives in the module that owns its idea; a module exposes ``add_arguments(parser)``
-and ``run(args) -> int``. Only the chosen verb's module is imported, so ``plate-ocr inspect``
-does not pay for importing the training stack.
+One thin module per verb in this package, each with ``add_arguments(parser)`` and
+``run(args) -> int``, over the library; library modules never import from here. Only the
+chosen verb's module is imported, so ``plate-ocr inspect`` does not pay for the training
+stack.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from plate_ocr import __version__
 from plate_ocr.errors import UserError
 
 VERBS = {
-    "synth": ("plate_ocr.synth.writer", "render synthetic plates to disk, or a preview sheet"),
-    "inspect": ("plate_ocr.data.inspect", "check a folder of real crops and summarise it"),
-    "preview": ("plate_ocr.data.preview", "write a grid of augmented samples per source"),
-    "predict": ("plate_ocr.predict", "read plates from image files with a checkpoint or ONNX"),
-    "export": ("plate_ocr.export", "export a checkpoint to ONNX and check it"),
-    "sweep-report": ("plate_ocr.sweep_report", "summarise a Hydra multirun, best first"),
+    "synth": ("plate_ocr.cli.synth", "render synthetic plates to disk, or a preview sheet"),
+    "inspect": ("plate_ocr.cli.inspect", "check a folder of real crops and summarise it"),
+    "preview": ("plate_ocr.cli.preview", "write a grid of augmented samples per source"),
+    "predict": ("plate_ocr.cli.predict", "read plates from image files with a checkpoint or ONNX"),
+    "export": ("plate_ocr.cli.export", "export a checkpoint to ONNX and check it"),
+    "sweep-report": ("plate_ocr.cli.sweep_report", "summarise a Hydra multirun, best first"),
 }
 
 
