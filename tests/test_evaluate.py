@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -178,3 +179,23 @@ def test_validation_is_the_fold_the_checkpoint_never_trained_on(
     real = evaluate(cfg)["sources"]["real"]
     assert real["split"] == "validation (fold 2 of 3)"
     assert real["n"] == len(real_splits(real_folder, 2, 3)["validation"])
+
+
+def test_a_flat_folder_is_split_with_the_seed_training_used(tmp_path, tiny_checkpoint, write_crop):
+    """evaluate.py on a flat folder with another seed than training's used to score crops
+    the model trained on; the checkpoint's split seed is used instead."""
+    from plate_ocr.data.folder import real_splits
+    from plate_ocr.evaluation import build_sources
+    from plate_ocr.plates import sample_plate
+
+    flat = tmp_path / "flat"
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        write_crop(flat / f"{sample_plate(rng)}.jpg")
+    trained = {"real_fold": None, "real_folds": 5, "real_val_split": "validation", "seed": 7}
+    cfg = _compose(tmp_path / "run", "ckpt_path=x", f"data.real_dir={flat}", "seed=42")
+    sources = build_sources(cfg.data, (32, 96), 1, trained_split=trained)
+    real = next(s for s in sources if s.name == "real")
+    expected = real_splits(flat, None, seed=7)["test"]
+    assert sorted(real.files) == sorted(str(path) for path, _ in expected)
+    assert expected != real_splits(flat, None, seed=42)["test"]  # the seed matters here
