@@ -13,6 +13,8 @@ OpenCV's per-pixel kernels, so pixel work here goes through OpenCV.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -57,6 +59,34 @@ def _ink_colour(rng: np.random.Generator, fade: float) -> np.ndarray:
 _SEPARATORS = ("dash", "dot", "colon", "ring", " ")
 
 
+@dataclass(frozen=True)
+class FaceLayout:
+    """The plate's geometry, each number named. Lengths are fractions of the glyph height
+    (``GLYPH_HEIGHT``) unless they say plate height; ranges are sampled uniformly per plate.
+    Set by eye against the LPA crops (the Algerian standard fixes the format, not these)."""
+
+    glyph_gap: tuple[float, float] = (0.02, 0.12)  # between digits of a group
+    group_gap: tuple[float, float] = (0.3, 0.75)  # between groups
+    group_gap_with_separator: float = 0.55  # at least, where a mark sits in the gap
+    text_drift: float = 0.03  # sd of the digits' vertical offset, plate heights
+    spread: float = 0.7  # at most this share of spare width widens the group gaps
+    text_position: tuple[float, float] = (0.3, 0.7)  # where the rest of it goes, left to right
+    band_width: tuple[float, float] = (0.3, 0.42)  # flag band / red box, plate heights
+    border_inset_px: tuple[int, int] = (1, 4)
+    border_width_px: tuple[int, int] = (1, 3)
+    corner_radius: tuple[float, float] = (0.05, 0.15)  # plate heights
+    screw_room: float = 0.2  # plate heights of margin needed for screws at the ends
+    dash_half_length: float = 0.14
+    dot_radius: float = 0.07
+    colon_step: float = 0.2  # each dot's distance from the mid line
+    colon_radius: float = 0.06
+    ring_radius: float = 0.12
+    ring_bar_half_length: float = 0.13
+
+
+LAYOUT = FaceLayout()
+
+
 def _separator(rng: np.random.Generator, factors: Factors) -> str:
     cuts = np.cumsum([factors.p_dash, factors.p_dot, factors.p_colon, factors.p_ring])
     return _SEPARATORS[int(np.searchsorted(cuts, rng.random(), side="right"))]
@@ -67,12 +97,12 @@ def _layout(label, rng, factors, glyphs, overhang):
 
     An italic glyph leans past its cell by ``overhang``; cells still abut as upright ones do.
     """
-    gap = uniform(rng, (0.02, 0.12)) * GLYPH_HEIGHT
-    group_gap = uniform(rng, (0.3, 0.75)) * GLYPH_HEIGHT
+    gap = uniform(rng, LAYOUT.glyph_gap) * GLYPH_HEIGHT
+    group_gap = uniform(rng, LAYOUT.group_gap) * GLYPH_HEIGHT
     first = _separator(rng, factors)
     second = _separator(rng, factors) if rng.random() < factors.p_mixed_separators else first
     if (first, second) != (" ", " "):
-        group_gap = max(group_gap, 0.55 * GLYPH_HEIGHT)
+        group_gap = max(group_gap, LAYOUT.group_gap_with_separator * GLYPH_HEIGHT)
     placed, seps, x = [], [], 0.0
     for g, group in enumerate(split_groups(label)):
         if g:
@@ -87,16 +117,19 @@ def _layout(label, rng, factors, glyphs, overhang):
 
 def _draw_separator(cover: np.ndarray, kind: str, cx: int, mid: int) -> None:
     if kind == "dash":
-        half = int(0.14 * GLYPH_HEIGHT)
+        half = int(LAYOUT.dash_half_length * GLYPH_HEIGHT)
         cv2.rectangle(cover, (cx - half, mid - 2), (cx + half, mid + 1), 255, -1)
     elif kind == "dot":
-        cv2.circle(cover, (cx, mid), max(2, int(0.07 * GLYPH_HEIGHT)), 255, -1, cv2.LINE_AA)
+        radius = max(2, int(LAYOUT.dot_radius * GLYPH_HEIGHT))
+        cv2.circle(cover, (cx, mid), radius, 255, -1, cv2.LINE_AA)
     elif kind == "colon":
-        step, radius = int(0.2 * GLYPH_HEIGHT), max(2, int(0.06 * GLYPH_HEIGHT))
+        step = int(LAYOUT.colon_step * GLYPH_HEIGHT)
+        radius = max(2, int(LAYOUT.colon_radius * GLYPH_HEIGHT))
         for cy in (mid - step, mid + step):
             cv2.circle(cover, (cx, cy), radius, 255, -1, cv2.LINE_AA)
     elif kind == "ring":
-        radius, half = int(0.12 * GLYPH_HEIGHT), int(0.13 * GLYPH_HEIGHT)
+        radius = int(LAYOUT.ring_radius * GLYPH_HEIGHT)
+        half = int(LAYOUT.ring_bar_half_length * GLYPH_HEIGHT)
         cv2.circle(cover, (cx, mid - radius // 2), radius, 255, 2, cv2.LINE_AA)
         y = mid + radius + 2
         cv2.rectangle(cover, (cx - half, y), (cx + half, y + 2), 255, -1)
@@ -121,7 +154,7 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     right_box = "red" if rng.random() < factors.p_red_box else None
     if right_box is None and rng.random() < factors.p_eu_band:
         right_box = "eu"
-    band_w = round(plate_h * uniform(rng, (0.3, 0.42)))
+    band_w = round(plate_h * uniform(rng, LAYOUT.band_width))
     margin = plate_h * uniform(rng, factors.text_margin)
     used = text_w + 2 * margin + band_w * ((left_band is not None) + (right_box is not None))
     plate_w = round(max(used, plate_h * uniform(rng, factors.plate_aspect)))
@@ -131,9 +164,9 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     x0 = band_w if left_band else 0
     x1 = plate_w - (band_w if right_box else 0)
     spare = (x1 - x0) - text_w - 2 * margin  # plates of 9-11 digits spread it out
-    stretch = spare * rng.random() * 0.7 / len(seps)
-    tx = x0 + margin + (spare - stretch * len(seps)) * uniform(rng, (0.3, 0.7))
-    ty = (plate_h - GLYPH_HEIGHT) / 2 + rng.normal(0, 0.03) * plate_h
+    stretch = spare * rng.random() * LAYOUT.spread / len(seps)
+    tx = x0 + margin + (spare - stretch * len(seps)) * uniform(rng, LAYOUT.text_position)
+    ty = (plate_h - GLYPH_HEIGHT) / 2 + rng.normal(0, LAYOUT.text_drift) * plate_h
     ty = int(round(np.clip(ty, 1, plate_h - GLYPH_HEIGHT - 1)))
     for group, x, mask in placed:
         x = int(round(tx + x + stretch * group))
@@ -143,13 +176,13 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     for k, (sx, kind) in enumerate(seps):
         _draw_separator(cover, kind, int(round(tx + sx + stretch * (k + 0.5))), mid)
     if rng.random() < factors.p_border:
-        inset = int(rng.integers(1, 4))
+        inset = int(rng.integers(*LAYOUT.border_inset_px))
         cv2.rectangle(
             cover,
             (inset, inset),
             (plate_w - 1 - inset, plate_h - 1 - inset),
             255,
-            int(rng.integers(1, 3)),
+            int(rng.integers(*LAYOUT.border_width_px)),
             cv2.LINE_AA,
         )
     paper, ink = _plate_colour(rng, yellow, fade), _ink_colour(rng, fade)
@@ -168,13 +201,14 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
         gaps = [tx + x + stretch * (k + 0.5) for k, (x, kind) in enumerate(seps) if kind == " "]
         ends = (
             [(x0 + tx) / 2, (text_box[2] + x1) / 2]
-            if min(tx - x0, x1 - text_box[2]) > 0.2 * plate_h
+            if min(tx - x0, x1 - text_box[2]) > LAYOUT.screw_room * plate_h
             else []
         )
         _screws(plate, rng, gaps, ends)
     face, (fx, fy) = _frame(plate, rng, factors)
     _wear(face, rng, factors)
-    alpha = _rounded_alpha(face.shape[:2], max(2, int(plate_h * uniform(rng, (0.05, 0.15)))))
+    corner = max(2, int(plate_h * uniform(rng, LAYOUT.corner_radius)))
+    alpha = _rounded_alpha(face.shape[:2], corner)
     plate_box = (fx, fy, fx + plate_w, fy + plate_h)
     return face, alpha, plate_box, (text_box[0] + fx, ty + fy, text_box[2] + fx, text_box[3] + fy)
 
