@@ -32,6 +32,17 @@ def _compose(tmp_path: Path, *overrides: str, tiny: bool = True, hydra: bool = F
         return compose("train", overrides=overrides, return_hydra_config=hydra)
 
 
+def _train_py(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python train.py ARGS`` from the repo, one thread a process; fails the test on error."""
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "train.py", *args]
+    done = subprocess.run(
+        command, cwd=CONF.parent, capture_output=True, text=True, timeout=timeout, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 def _options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
@@ -123,15 +134,19 @@ def test_model_sizes_are_ordered(tmp_path):
     assert counts[0] <= 1_500_000 and counts[0] < counts[1] < counts[2]
 
 
-def test_resume_continues_the_epoch_count(tmp_path, real_folder):
-    run = [
+def _short_run(real_folder) -> list[str]:
+    """Two training batches and one validation batch an epoch, on the tiny real folder."""
+    return [
         "trainer=cpu",
-        "trainer.max_epochs=2",
         "+trainer.limit_train_batches=2",
         "+trainer.limit_val_batches=1",
         "test=false",
         f"data.real_dir={real_folder}",
     ]
+
+
+def test_resume_continues_the_epoch_count(tmp_path, real_folder):
+    run = [*_short_run(real_folder), "trainer.max_epochs=2"]
     # An interrupted run: early stopping fires after the first epoch (any accuracy > -1).
     train(_compose(tmp_path / "first", *run, "+callbacks.early_stopping.stopping_threshold=-1"))
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
@@ -150,13 +165,7 @@ def test_resume_into_a_longer_run_stretches_the_schedule(tmp_path, real_folder):
     resume; now the schedule is rebuilt for the new length and advanced to the saved step.
     last.ckpt is the last epoch's, also when the best was earlier (Lightning's save_last
     wrote it only with a new best)."""
-    run = [
-        "trainer=cpu",
-        "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1",
-        "test=false",
-        f"data.real_dir={real_folder}",
-    ]
+    run = _short_run(real_folder)
     train(_compose(tmp_path / "short", *run, "trainer.max_epochs=1"))
     last = tmp_path / "short" / "checkpoints" / "last.ckpt"
     saved = torch.load(last, weights_only=True)
@@ -202,9 +211,7 @@ def test_init_from_fine_tunes_from_a_checkpoint_with_a_fresh_start(tmp_path, mon
 def test_ddp_trains_on_two_cpu_processes(tmp_path):
     """trainer=ddp as a cluster would run it, on two CPU processes talking over gloo: the
     ranks start, shard the epoch, synchronise and save one checkpoint."""
-    command = [
-        sys.executable,
-        "train.py",
+    _train_py(
         "trainer=ddp",
         "trainer.accelerator=cpu",
         "trainer.devices=2",
@@ -215,12 +222,7 @@ def test_ddp_trains_on_two_cpu_processes(tmp_path):
         "+trainer.limit_val_batches=1",
         *TINY,
         f"hydra.run.dir={tmp_path}",
-    ]
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        command, cwd=CONF.parent, capture_output=True, text=True, timeout=300, env=env
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "train_ddp_process_1.log").is_file()  # the second rank ran
     saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 1  # 32 plates an epoch in batches of 16, split by 2 ranks
@@ -229,9 +231,7 @@ def test_ddp_trains_on_two_cpu_processes(tmp_path):
 def test_the_console_is_quiet_with_one_line_per_epoch(tmp_path):
     """No third-party tips, device lines, deprecation notices or tables a user cannot act on;
     one line per epoch with the numbers that matter, also in the run's log file."""
-    command = [
-        sys.executable,
-        "train.py",
+    done = _train_py(
         "trainer=cpu",
         "trainer.max_epochs=2",
         "trainer.log_every_n_steps=1",
@@ -239,9 +239,7 @@ def test_the_console_is_quiet_with_one_line_per_epoch(tmp_path):
         "+trainer.limit_val_batches=1",
         *TINY,
         f"hydra.run.dir={tmp_path}",
-    ]
-    done = subprocess.run(command, cwd=CONF.parent, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    )
     console = done.stdout + done.stderr
     for noise in ("Tip:", "GPU available", "LeafSpec", "Seed set", "┏", "Test metric"):
         assert noise not in console, noise
@@ -262,9 +260,7 @@ def test_launchers_compose():
 
 @pytest.mark.slow
 def test_joblib_runs_sweep_jobs_in_parallel(tmp_path):
-    command = [
-        sys.executable,
-        "train.py",
+    done = _train_py(
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -272,12 +268,7 @@ def test_joblib_runs_sweep_jobs_in_parallel(tmp_path):
         *TINY,
         "seed=1,2",
         f"hydra.sweep.dir={tmp_path}",
-    ]
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        command, cwd=CONF.parent, capture_output=True, text=True, timeout=300, env=env
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in done.stdout + done.stderr
     assert {"0", "1"} <= {p.name for p in tmp_path.iterdir() if (p / "metrics.json").is_file()}
 
@@ -285,9 +276,7 @@ def test_joblib_runs_sweep_jobs_in_parallel(tmp_path):
 @pytest.mark.slow
 def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
     sweep = tmp_path / "sweep"
-    command = [
-        sys.executable,
-        "train.py",
+    done = _train_py(
         "-m",
         "data.real_ratio=0.0,0.5",
         f"data.real_dir={real_folder}",
@@ -296,9 +285,8 @@ def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
         "+trainer.limit_val_batches=1",
         *TINY,
         f"hydra.sweep.dir={sweep}",
-    ]
-    done = subprocess.run(command, cwd=CONF.parent, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+        timeout=600,
+    )
     assert "data.real_ratio" in done.stdout and "val/seq_acc" in done.stdout
     report = (sweep / REPORT_FILE).read_text()
     rows = [
