@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from plate_ocr.errors import UserError
-from plate_ocr.gallery import annotated_grid
+from plate_ocr.gallery import CAPTION_HEIGHT, annotated_grid
 from plate_ocr.model import CRNN, PlateRecognizer
 from plate_ocr.model.schedules import cosine, one_cycle, plateau
 
@@ -86,8 +86,8 @@ def test_plateau_halves_when_the_metric_stalls():
 def test_gallery_marks_errors_red_and_right_readings_green():
     images = np.full((2, 16, 48, 1), 128, np.uint8)
     grid = annotated_grid(images, ["12345", "12345"], ["12345", "12845"], columns=2)
-    assert grid.shape == (16 * 160 // 48 + 16, 2 * 160, 3)
-    captions = grid[-16:]
+    assert grid.shape == (16 * 160 // 48 + CAPTION_HEIGHT, 2 * 160, 3)
+    captions = grid[-CAPTION_HEIGHT:]
     captions = captions.astype(int)
     left, right = captions[:, :160].reshape(-1, 3), captions[:, 160:].reshape(-1, 3)
     assert (left[:, 1] > left[:, 0] + 60).any() and not (left[:, 0] > left[:, 1] + 60).any()

@@ -5,7 +5,8 @@ import numpy as np
 
 from plate_ocr.cli import main
 from plate_ocr.data.augment import STRENGTHS
-from plate_ocr.data.preview import CAPTION_HEIGHT, GAP, preview_grid
+from plate_ocr.data.preview import GAP, preview_grid
+from plate_ocr.gallery import CAPTION_HEIGHT
 
 REPO = Path(__file__).parents[1]
 

@@ -1,39 +1,56 @@
-"""Image grids of plates with truth and reading, errors in red: for TensorBoard and reports."""
+"""Image grids of plates, captioned: TensorBoard galleries, error galleries in reports,
+augmentation previews and synthetic contact sheets all tile through ``tile``."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-_GREEN, _RED = (40, 160, 40), (220, 30, 30)
+CAPTION_HEIGHT = 14
+_BLACK, _GREEN, _RED = (0, 0, 0), (40, 160, 40), (220, 30, 30)
+
+
+def captioned(image: np.ndarray, caption: str, colour=_BLACK) -> np.ndarray:
+    """An (H, W, 3) RGB tile with ``caption`` in a white strip below, shrunk to fit."""
+    strip = np.full((CAPTION_HEIGHT, image.shape[1], 3), 255, np.uint8)
+    scale = 0.35
+    width = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+    scale *= min(1.0, (image.shape[1] - 4) / max(width, 1))
+    origin = (2, CAPTION_HEIGHT - 4)
+    cv2.putText(strip, caption, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+    return np.vstack([image, strip])
+
+
+def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 0) -> np.ndarray:
+    """Rows of same-size RGB tiles on white, ``gap`` pixels around each; short rows end blank."""
+    height, width = rows[0][0].shape[:2]
+    columns = max(len(row) for row in rows)
+    grid = np.full(
+        (len(rows) * (height + gap) + gap, columns * (width + gap) + gap, 3), 255, np.uint8
+    )
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            top, left = gap + r * (height + gap), gap + c * (width + gap)
+            grid[top : top + height, left : left + width] = image
+    return grid
 
 
 def annotated_grid(
     images: np.ndarray, truths: list[str], readings: list[str], columns: int = 4
 ) -> np.ndarray:
-    """(N, H, W, C) uint8 crops -> one RGB grid; each tile shows ``truth -> reading`` below it."""
+    """(N, H, W, C) uint8 crops -> one RGB grid; each tile shows ``truth>reading`` below it,
+    green where the reading is right, red where it is wrong."""
     n, height, width = images.shape[:3]
-    caption = 16
     scale = max(width, 160) / width
-    tile_w, tile_h = int(width * scale), int(height * scale)
-    rows = -(-n // columns)
-    grid = np.full((rows * (tile_h + caption), columns * tile_w, 3), 255, np.uint8)
-    for i, (image, truth, reading) in enumerate(zip(images, truths, readings, strict=True)):
-        tile = cv2.resize(image, (tile_w, tile_h), interpolation=cv2.INTER_NEAREST)
-        if tile.ndim == 2 or tile.shape[2] == 1:
-            tile = cv2.cvtColor(tile.reshape(tile_h, tile_w), cv2.COLOR_GRAY2RGB)
-        top, left = (i // columns) * (tile_h + caption), (i % columns) * tile_w
-        grid[top : top + tile_h, left : left + tile_w] = tile
+    size = (int(width * scale), int(height * scale))
+    tiles = []
+    for image, truth, reading in zip(images, truths, readings, strict=True):
+        image = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST)
+        if image.ndim == 2 or image.shape[2] == 1:
+            image = cv2.cvtColor(image.reshape(size[1], size[0]), cv2.COLOR_GRAY2RGB)
         ok = truth == reading
         text = truth if ok else f"{truth}>{reading or '-'}"
-        cv2.putText(
-            grid,
-            text,
-            (left + 2, top + tile_h + 12),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.38,
-            _GREEN if ok else _RED,
-            1,
-            cv2.LINE_AA,
-        )
-    return grid
+        tiles.append(captioned(image, text, _GREEN if ok else _RED))
+    return tile([tiles[k : k + columns] for k in range(0, n, columns)])

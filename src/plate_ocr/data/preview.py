@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from plate_ocr.data.augment import STRENGTHS, build_augmentation
 from plate_ocr.errors import UserError
+from plate_ocr.gallery import captioned, tile
 
-CAPTION_HEIGHT, GAP = 14, 4
+GAP = 4
 Crop = tuple[np.ndarray, str]
 
 
@@ -35,24 +35,6 @@ def compose_data(config_dir: Path, overrides: list[str]):
 def sample_crops(dataset, n: int, seed: int) -> list[Crop]:
     picked = np.random.default_rng(seed).choice(len(dataset), min(n, len(dataset)), replace=False)
     return [dataset[int(i)] for i in sorted(picked)]
-
-
-def _captioned(image: np.ndarray, caption: str) -> np.ndarray:
-    strip = np.full((CAPTION_HEIGHT, image.shape[1], 3), 255, np.uint8)
-    scale = 0.35
-    width = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
-    scale *= min(1.0, (image.shape[1] - 4) / width)
-    cv2.putText(
-        strip,
-        caption,
-        (2, CAPTION_HEIGHT - 4),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        scale,
-        (0, 0, 0),
-        1,
-        cv2.LINE_AA,
-    )
-    return np.vstack([image, strip])
 
 
 def preview_grid(
@@ -77,17 +59,8 @@ def preview_grid(
             mark = " *" if (trained or {}).get(source) == strength else ""
             tiles = []
             for image, label in crops:
-                tile = model_input(image, pipeline, channels)
-                tile = np.repeat(tile, 3, axis=2) if channels == 1 else tile
-                tiles.append(_captioned(tile, f"{source} {strength}{mark}: {label}"))
+                shown = model_input(image, pipeline, channels)
+                shown = np.repeat(shown, 3, axis=2) if channels == 1 else shown
+                tiles.append(captioned(shown, f"{source} {strength}{mark}: {label}"))
             rows.append(tiles)
-    height, width = image_size[0] + CAPTION_HEIGHT, image_size[1]
-    columns = max(len(tiles) for tiles in rows)
-    grid = np.full(
-        (len(rows) * (height + GAP) + GAP, columns * (width + GAP) + GAP, 3), 255, np.uint8
-    )
-    for r, tiles in enumerate(rows):
-        for c, tile in enumerate(tiles):
-            top, left = GAP + r * (height + GAP), GAP + c * (width + GAP)
-            grid[top : top + height, left : left + width] = tile
-    return grid
+    return tile(rows, GAP)

@@ -26,6 +26,7 @@ import numpy as np
 
 from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
+from plate_ocr.gallery import tile
 from plate_ocr.synth.camera import render_sample
 
 SPLITS = (("train", 1), ("validation", 2), ("test", 3))  # name, random stream
@@ -126,13 +127,7 @@ def write_split(
 
 def contact_sheet(images: list[np.ndarray], columns: int = 6) -> np.ndarray:
     """Images (all one size) tiled row by row, blank cells at the end."""
-    h, w = images[0].shape[:2]
-    rows = -(-len(images) // columns)
-    sheet = np.full((rows * h, columns * w, 3), 255, np.uint8)
-    for k, image in enumerate(images):
-        r, c = divmod(k, columns)
-        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = image
-    return sheet
+    return tile([images[k : k + columns] for k in range(0, len(images), columns)])
 
 
 def write_sheet(path: Path, images: list[np.ndarray], columns: int = 6) -> None:
