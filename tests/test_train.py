@@ -72,10 +72,22 @@ def test_every_group_option_runs(tmp_path, real_folder, group, option):
         instantiate(cfg.data).setup("fit")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("option", _options("hparams_search"))
-def test_searches_compose(tmp_path, option):
-    cfg = _compose(tmp_path, f"hparams_search={option}", hydra=True)
-    assert cfg.hydra.sweeper.params and cfg.optimized_metric == "val/seq_acc"
+def test_searches_run_and_report_rounded_draws(tmp_path, real_folder, option):
+    done = _train_py(
+        "-m",
+        f"hparams_search={option}",
+        "hydra.sweeper.n_trials=2",
+        "trainer=debug",
+        *TINY,
+        f"data.real_dir={real_folder}",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    table = [line for line in done.stdout.splitlines() if line.startswith("| 0 |")]
+    assert len(table) == 1 and "val/seq_acc" in done.stdout
+    swept = table[0].split("|")[2:4]  # the searched values, rounded for reading
+    assert all(len(cell.strip()) <= 10 for cell in swept), table
 
 
 @pytest.mark.parametrize("option", _options("experiment"))

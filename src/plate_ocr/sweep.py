@@ -88,7 +88,7 @@ def render(sweep_dir: Path) -> str:
         *([f"Every run: `{' '.join(shared)}`", ""] if shared else []),
     ]
     rows = [
-        [r["run"], *(r["overrides"].get(k, "") for k in keys)]
+        [r["run"], *(_short(r["overrides"].get(k, "")) for k in keys)]
         + [f"{r['metrics'].get(m, math.nan):.4f}" for m in header[1 + len(keys) :]]
         for r in finished
     ]
@@ -104,6 +104,15 @@ def render(sweep_dir: Path) -> str:
     for run in unfinished:
         lines.append(f"\nRun {run.name} ({_failure(run)}): " + _override_text(run))
     return "\n".join(lines) + "\n"
+
+
+def _short(value: str) -> str:
+    """A swept value as a person reads it: an optuna draw like 0.15533569770839073 as 0.1553."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return f"{number:.4g}" if len(value) > 8 else value
 
 
 def failed_runs(sweep_dir: Path) -> list[Path]:
