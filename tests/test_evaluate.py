@@ -199,3 +199,22 @@ def test_a_flat_folder_is_split_with_the_seed_training_used(tmp_path, tiny_check
     expected = real_splits(flat, None, seed=7)["test"]
     assert sorted(real.files) == sorted(str(path) for path, _ in expected)
     assert expected != real_splits(flat, None, seed=42)["test"]  # the seed matters here
+
+
+def test_crops_of_plates_the_model_trained_on_are_counted_and_said(
+    tmp_path, tiny_checkpoint, real_folder, caplog
+):
+    """The checkpoint lists the plates it trained on; scoring any of them is said loudly,
+    whatever the folder holds by now."""
+    from plate_ocr.data.folder import find_splits, plate_key
+
+    test_plates = sorted({plate_key(label) for _, label in find_splits(real_folder)["test"]})
+    checkpoint = torch.load(tiny_checkpoint, weights_only=True)
+    checkpoint["PlateDataModule"] = {"real_fold": 0, "trained_plates": test_plates[:3]}
+    leaky = tmp_path / "leaky.ckpt"
+    torch.save(checkpoint, leaky)
+    cfg = _compose(tmp_path / "r", f"ckpt_path={leaky}", f"data.real_dir={real_folder}")
+    real = evaluate(cfg)["sources"]["real"]
+    seen = sum(plate_key(label) in test_plates[:3] for _, label in find_splits(real_folder)["test"])
+    assert real["crops_of_trained_plates"] == seen > 0
+    assert f"{seen} of 12 real test crops are of plates the model trained on" in caplog.text

@@ -11,6 +11,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from plate_ocr.data.folder import plate_key, real_splits
 from plate_ocr.errors import UserError
 from plate_ocr.sweep import REPORT_FILE
 from plate_ocr.training import train
@@ -172,6 +173,8 @@ def test_resume_continues_the_epoch_count(tmp_path, real_folder):
     resumed = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["epoch"] == 1 and resumed["global_step"] == 4
     assert resumed["PlateDataModule"]["real_fold"] == 0  # the real split travels along
+    trained = set(resumed["PlateDataModule"]["trained_plates"])  # and the plates trained on
+    assert trained == {plate_key(label) for _, label in real_splits(real_folder)["train"]}
     # resuming on another fold would validate on plates the run trained on: refused
     with pytest.raises(UserError, match="data.real_fold=0"):
         train(_compose(tmp_path / "third", *run, f"ckpt_path={last}", "data.real_fold=1"))

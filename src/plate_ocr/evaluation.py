@@ -26,7 +26,8 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from plate_ocr.atomic import write_text
-from plate_ocr.data.folder import SPLITS, PlateFolder, real_splits
+from plate_ocr.data.datamodule import TRAINED_PLATES_KEY
+from plate_ocr.data.folder import SPLITS, PlateFolder, plate_key, real_splits
 from plate_ocr.data.model_input import resize
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
@@ -206,11 +207,14 @@ def evaluate(cfg: DictConfig) -> dict:
     trained_split = None
     if str(cfg.ckpt_path).endswith(".ckpt"):
         trained_split = load_checkpoint(cfg.ckpt_path).get(REAL_SPLIT_KEY)
+    trained_plates = set((trained_split or {}).pop(TRAINED_PLATES_KEY, ()))
     sources = build_sources(cfg.data, reader.image_size, reader.in_channels, trained_split)
     for source in sources:
         log.info("scoring %s (%s split): %d crops", source.name, source.split, len(source.dataset))
         result = score(reader, source, int(cfg.data.batch_size))
         row = {"split": source.split} | result.summary()
+        if trained_plates and source.name == "real":
+            row["crops_of_trained_plates"] = _seen(source, trained_plates)
         row["worst_errors"] = result.worst()
         for error in row["worst_errors"]:
             if source.files:
@@ -222,6 +226,20 @@ def evaluate(cfg: DictConfig) -> dict:
     write_text(output_dir / REPORT_MD, markdown(report, galleries))
     print(f"\n{summary_table(report)}\nreport: {output_dir / REPORT_MD}")
     return report
+
+
+def _seen(source: Source, trained_plates: set[str]) -> int:
+    """How many scored crops show a plate the model trained on; said loudly outside train."""
+    labels = [source.dataset[i][1] for i in range(len(source.dataset))]
+    seen = sum(plate_key(label) in trained_plates for label in labels)
+    if seen and "train" not in source.split and source.split != "all":
+        log.warning(
+            "%d of %d real %s crops are of plates the model trained on: this number flatters it",
+            seen,
+            len(labels),
+            source.split,
+        )
+    return seen
 
 
 def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir: Path) -> str:

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from plate_ocr.data.augment import build_augmentation
-from plate_ocr.data.folder import PlateFolder, find_splits, real_splits
+from plate_ocr.data.folder import PlateFolder, find_splits, plate_key, real_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.data.model_input import to_batch, to_channels
 from plate_ocr.errors import UserError
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 Item = tuple[np.ndarray, str, str]  # image (H, W, C) uint8, label, source
 # Synthetic validation and test plates come from their own seeds, apart from training's.
 _VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
+TRAINED_PLATES_KEY = "trained_plates"  # in the checkpoint's data state: plates trained on
 _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
 
 
@@ -251,7 +252,15 @@ class PlateDataModule(pl.LightningDataModule):
         }
 
     def state_dict(self) -> dict:
-        return self.real_split_settings() if self.real_dir else {}
+        """The real split settings, and the plates trained on: evaluate.py counts any it is
+        asked to score, whatever the folder holds by then."""
+        if not self.real_dir:
+            return {}
+        state = self.real_split_settings()
+        real = self.train_sources.get("real")
+        if real is not None:
+            state[TRAINED_PLATES_KEY] = sorted({plate_key(label) for label in real.labels})
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         if not state or not self.real_dir:
