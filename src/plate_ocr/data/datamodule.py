@@ -258,7 +258,7 @@ class PlateDataModule(pl.LightningDataModule):
             return {}
         state = self.real_split_settings()
         real = self.train_sources.get("real")
-        if real is not None:
+        if real is not None and self.schedule.uses_real:
             state[TRAINED_PLATES_KEY] = sorted({plate_key(label) for label in real.labels})
         return state
 
