@@ -9,7 +9,10 @@ import pytest
 
 REPO = Path(__file__).parents[1]
 TINY = [
-    "trainer=debug",
+    "trainer=cpu",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=1",
+    "+trainer.limit_val_batches=1",
     "data.image_size=[32,96]",
     "data.batch_size=16",
     "data.num_workers=0",
@@ -41,6 +44,11 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
     ]
     assert sorted((r["ratio"], r["fold"]) for r in records) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert all("val/real/seq_acc" in r["metrics"] and r["extra"] == TINY for r in records)
+    # ratio 0 trains the same model whatever the fold: trained once, scored on fold 1
+    trained = sorted(p.name for p in (tmp_path / "runs" / "debug").glob("*/*"))
+    assert trained == ["r0.0_fold0", "r1.0_fold0", "r1.0_fold1"]
+    scored = next(r for r in records if (r["ratio"], r["fold"]) == (0, 1))
+    assert scored["scored_from"].endswith("r0.0_fold0")
     table = (tmp_path / "results" / "accuracy_debug.md").read_text()
     assert "| 0 | 0,1 |" in table and "| 1 | 0,1 |" in table and " ± " in table
     assert (tmp_path / "results" / "accuracy_debug.svg").read_text().startswith("<?xml")
