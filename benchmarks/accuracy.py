@@ -82,11 +82,13 @@ def _launch(overrides: list[str], run_dir: Path, jobs: int) -> subprocess.Popen:
 def run_missing(args: argparse.Namespace) -> None:
     done = {(r["ratio"], r["fold"]) for r in _records(args.results, args.tag, args.extra)}
     todo = [(r, f) for r in args.ratios for f in args.folds if (r, f) not in done]
+    measured = len(args.ratios) * len(args.folds) - len(todo)
     # Ratio 0 trains on no real crop, so every fold trains the same model: train it once,
     # then score its last checkpoint on the other folds' validation plates.
     zero_shot = [f for r, f in todo if r == 0]
     todo = [(r, f) for r, f in todo if r != 0 or f == zero_shot[0]]
-    print(f"{len(todo)} runs to do, {len(args.ratios) * len(args.folds) - len(todo)} measured")
+    scored = f" (+{len(zero_shot) - 1} scored from the zero-shot run)" if zero_shot[1:] else ""
+    print(f"{len(todo)} runs to do{scored}, {measured} measured")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     machine = _machine()
     running: list[tuple[subprocess.Popen, dict, Path, float]] = []
