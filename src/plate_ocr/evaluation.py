@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from plate_ocr.atomic import write_text
+from plate_ocr.atomic import replacing, write_text
 from plate_ocr.data.datamodule import TRAINED_PLATES_KEY
 from plate_ocr.data.folder import SPLITS, PlateFolder, plate_key, real_splits
 from plate_ocr.data.model_input import resize
@@ -248,7 +248,8 @@ def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir
     name = f"errors_{source.name}.png"
     ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
     if ok:
-        data.tofile(output_dir / name)
+        with replacing(output_dir / name) as temporary:
+            data.tofile(temporary)
     return name
 
 

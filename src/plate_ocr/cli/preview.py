@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 
+from plate_ocr.atomic import replacing
 from plate_ocr.data.augment import STRENGTHS
 from plate_ocr.data.preview import compose_data, preview_grid, sample_crops
 from plate_ocr.errors import UserError
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
     if not ok:
         raise UserError(f"{args.out}: could not encode the preview")
-    data.tofile(args.out)
+    with replacing(args.out) as temporary:
+        data.tofile(temporary)
     height, width = datamodule.image_size
     colour = "grey" if datamodule.channels == 1 else "RGB"
     print(
