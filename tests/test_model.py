@@ -9,6 +9,7 @@ import torch
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import CAPTION_HEIGHT, annotated_grid
 from plate_ocr.model import CRNN, PlateRecognizer
+from plate_ocr.model.crnn import renamed_legacy_weights
 from plate_ocr.model.schedules import cosine, one_cycle, plateau
 
 
@@ -21,6 +22,53 @@ def test_crnn_gives_a_column_per_four_pixels_and_log_probs(size, channels):
     probabilities = net.log_probs(images).exp().sum(-1)
     torch.testing.assert_close(probabilities, torch.ones(2, size[1] // 4))
     assert tuple(net.config["image_size"]) == size and net.config["in_channels"] == channels
+
+
+@pytest.mark.parametrize("sequence", ["bilstm", "bigru", "conv"])
+def test_every_sequence_head_reads_columns_and_learns(sequence):
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16, sequence=sequence)
+    assert net(torch.rand(2, 1, 32, 96)).shape == (2, 24, 11)
+    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=3e-3))
+    images, labels = torch.rand(4, 1, 32, 96), ["0730011107", "12345611616"] * 2
+    optimizer = model.optimizer_factory(params=model.parameters())
+    first = model.ctc_loss(model(images), labels).item()
+    for _ in range(30):
+        loss = model.ctc_loss(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.7 * first
+
+
+def test_the_conv_head_sees_a_whole_plate_of_columns():
+    """With 4 layers a column's reading depends on columns 15 away (dilations 1, 2, 4, 8):
+    an 11-digit plate spans about 22 columns, so the middle one sees both ends."""
+    torch.manual_seed(0)
+    net = CRNN(image_size=(32, 128), channels=(4, 4, 4, 4), hidden=8, sequence="conv",
+               sequence_layers=4).eval()
+    head = net.sequence
+    columns = torch.randn(1, 32, 8, requires_grad=True)
+    head(columns)[0, 16].sum().backward()
+    reached = (columns.grad[0].abs().sum(-1) > 0).nonzero().flatten()
+    assert reached.min() == 1 and reached.max() == 31
+
+
+def test_unknown_sequence_heads_are_refused():
+    with pytest.raises(UserError, match="model.net.sequence=transformer"):
+        CRNN(sequence="transformer")
+    with pytest.raises(UserError, match="sequence_layers=0"):
+        CRNN(sequence_layers=0)
+
+
+def test_weights_saved_under_the_old_rnn_name_still_load():
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    old = {k.replace("sequence.", "rnn.", 1): v for k, v in net.state_dict().items()}
+    assert any(k.startswith("rnn.") for k in old)
+    fresh = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    fresh.load_state_dict(renamed_legacy_weights(old))
+    images = torch.rand(1, 1, 32, 96)
+    torch.testing.assert_close(fresh.eval()(images), net.eval()(images))
 
 
 @pytest.mark.parametrize("size", [(30, 128), (32, 126), (8, 128)])

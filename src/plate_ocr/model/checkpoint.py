@@ -13,7 +13,7 @@ from lightning_fabric.plugins import TorchCheckpointIO
 
 from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
-from plate_ocr.model.crnn import CRNN
+from plate_ocr.model.crnn import CRNN, renamed_legacy_weights
 
 # where PlateDataModule.state_dict() lands in a Lightning checkpoint: the real split trained on
 REAL_SPLIT_KEY = "PlateDataModule"
@@ -39,6 +39,7 @@ def load_checkpoint(path: str | Path) -> dict:
         raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
     if "net_config" not in checkpoint:
         raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
+    checkpoint["state_dict"] = renamed_legacy_weights(checkpoint.get("state_dict", {}), "net.")
     return checkpoint
 
 
@@ -70,6 +71,7 @@ def init_weights(net: CRNN, path: str | Path) -> None:
     """Fine-tuning: copy a checkpoint's weights into ``net``. Everything but the input width
     must match (the width only sets how many columns the recurrent layer reads)."""
     config, state = _network_state(path)
+    config = CRNN(**config).config  # with today's defaults for options it predates
     saved = {k: v for k, v in config.items() if k != "image_size"} | {
         "height": config["image_size"][0]
     }

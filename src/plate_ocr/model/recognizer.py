@@ -21,7 +21,7 @@ from torch import nn
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.codec import BLANK, decode, encode
-from plate_ocr.model.crnn import CRNN
+from plate_ocr.model.crnn import CRNN, renamed_legacy_weights
 from plate_ocr.model.metrics import PlateMetrics
 
 HEADLINE_SOURCES = ("real", "synthetic")  # first one present is the headline
@@ -140,7 +140,9 @@ class PlateRecognizer(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        # Lightning calls this before configure_optimizers, which may stretch the schedule.
+        # Lightning calls this before loading the weights and before configure_optimizers,
+        # which may stretch the schedule.
+        checkpoint["state_dict"] = renamed_legacy_weights(checkpoint["state_dict"], "net.")
         self._resumed = checkpoint
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
