@@ -55,11 +55,14 @@ def _records(results: Path, tag: str, extra: list[str]) -> list[dict]:
 
 
 def _commit() -> str:
-    """The checked-out commit; PLATE_OCR_COMMIT names it where the tree is a copy without git."""
+    """The checked-out commit. PLATE_OCR_COMMIT, when set, names it and wins: a copied tree
+    (a GPU machine's) may carry a stale .git whose HEAD is not the code that runs."""
+    if os.environ.get("PLATE_OCR_COMMIT"):
+        return os.environ["PLATE_OCR_COMMIT"]
     result = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     )
-    return result.stdout.strip() or os.environ.get("PLATE_OCR_COMMIT", "unknown")
+    return result.stdout.strip() or "unknown"
 
 
 def _machine() -> str:

@@ -55,3 +55,28 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
     # measured runs are never run again
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 runs to do, 4 measured" in again.stdout
+
+
+def test_the_named_commit_wins_over_a_copied_trees_git(monkeypatch):
+    """A GPU machine's copy of the tree carried a stale .git: its runs were recorded under
+    the previous commit. PLATE_OCR_COMMIT, when set, is what the records say."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("accuracy", REPO / "benchmarks/accuracy.py")
+    accuracy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(accuracy)
+    monkeypatch.setenv("PLATE_OCR_COMMIT", "abc1234")
+    assert accuracy._commit() == "abc1234"
+    monkeypatch.delenv("PLATE_OCR_COMMIT")
+    assert accuracy._commit() not in ("abc1234", "")
+
+
+def test_latency_benchmark_prints_a_row_per_engine():
+    command = [sys.executable, "benchmarks/latency.py", "--models", "crnn_small_conv",
+               "--inputs", "32x128", "--seconds", "0.01"]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| crnn_small_conv")]
+    engines = [row.split(" | ")[3] for row in rows if " | cpu | " in row]
+    assert engines == ["pytorch", "onnxruntime", "onnxruntime-int8"]
+    assert all(float(row.split(" | ")[5]) > 0 for row in rows)

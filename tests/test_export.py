@@ -137,3 +137,37 @@ def test_the_exported_model_keeps_three_channel_input(tmp_path):
     crop = np.random.default_rng(0).integers(0, 255, (40, 120, 3), dtype=np.uint8)
     assert reader.in_channels == 3 and reader.preprocess([crop]).shape == (1, 3, 32, 96)
     _assert_same_readings(reader.read([crop]), PlateReader(net, device="cpu").read([crop]))
+
+
+def test_int8_export_reports_the_accuracy_change_and_reads(
+    capsys, tmp_path, tiny_checkpoint, real_folder
+):
+    out = tmp_path / "int8.onnx"
+    args = ["export", str(tiny_checkpoint), "--onnx", str(out), "--int8",
+            "--check-dir", str(real_folder)]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "(int8): reads" in printed and f"real crops in {real_folder}" in printed
+    proto = onnx.load(str(out))
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    assert metadata["plate_ocr.quantization"].startswith("int8")
+    assert json.loads(metadata[ONNX_CONFIG_KEY]) == load_network(tiny_checkpoint).config
+    assert any(node.op_type == "QuantizeLinear" for node in proto.graph.node)
+    reader = PlateReader(out)
+    crop = read_rgb(next((real_folder / "test").glob("*.jpg")))
+    assert isinstance(reader(crop).text, str)
+    assert not list(tmp_path.glob("*.prepared")) and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_int8_export_refuses_a_loss_past_max_loss(tmp_path, tiny_checkpoint, monkeypatch):
+    """The tiny checkpoint reads nothing, so it cannot lose: the readers' scores are set."""
+    scores = iter([0.90, 0.88])
+    monkeypatch.setattr(plate_ocr.cli.export, "accuracy", lambda reader, plates: next(scores))
+    out = tmp_path / "int8.onnx"
+    args = ["export", str(tiny_checkpoint), "--onnx", str(out), "--int8", "--check-synthetic",
+            "8", "--max-loss", "0.01"]  # fmt: skip
+    with pytest.raises(UserError, match=r"a loss of 0.020, more than --max-loss 0.01"):
+        plate_ocr.cli.export.run(_parse(args))
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError, match="--max-loss 1.5"):
+        plate_ocr.cli.export.run(_parse([*args[:-1], "1.5"]))

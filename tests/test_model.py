@@ -45,8 +45,9 @@ def test_the_conv_head_sees_a_whole_plate_of_columns():
     """With 4 layers a column's reading depends on columns 15 away (dilations 1, 2, 4, 8):
     an 11-digit plate spans about 22 columns, so the middle one sees both ends."""
     torch.manual_seed(0)
-    net = CRNN(image_size=(32, 128), channels=(4, 4, 4, 4), hidden=8, sequence="conv",
-               sequence_layers=4).eval()
+    net = CRNN(
+        image_size=(32, 128), channels=(4, 4, 4, 4), hidden=8, sequence="conv", sequence_layers=4
+    ).eval()
     head = net.sequence
     columns = torch.randn(1, 32, 8, requires_grad=True)
     head(columns)[0, 16].sum().backward()
