@@ -11,9 +11,9 @@ from plate_ocr.model import CRNN
 from plate_ocr.reader import PlateReader
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_validation_and_reader_tensors_are_identical(real_folder, channels):
-    size = (32, 96)
+@pytest.mark.parametrize(("channels", "size"), [(1, (32, 96)), (3, (32, 96)), (1, (160, 480))])
+def test_validation_and_reader_tensors_are_identical(real_folder, channels, size):
+    """Shrinking and (at 160x480) enlarging: the reader's direct resize is the pipeline's."""
     crops = PlateFolder(find_splits(real_folder)["validation"])
     validation = SourcePlates("real", crops, build_augmentation("none", size), channels)
     batch = collate_plates([validation[i] for i in range(len(validation))])["images"]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from plate_ocr.data.model_input import resize
 from plate_ocr.markdown import table as markdown_table
 
 STATS = ("sharpness", "contrast", "brightness", "tilt", "text_height", "plate_fraction")
@@ -32,11 +33,8 @@ def sharpness(gray: np.ndarray) -> float:
     NaN for a flat image.
     """
     height, width = gray.shape
-    if height != SHARPNESS_HEIGHT:
-        shape = (max(1, round(width * SHARPNESS_HEIGHT / height)), SHARPNESS_HEIGHT)
-        area = height > SHARPNESS_HEIGHT
-        gray = cv2.resize(gray, shape, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
-    gray = gray.astype(np.float32)
+    size = (SHARPNESS_HEIGHT, max(1, round(width * SHARPNESS_HEIGHT / height)))
+    gray = resize(gray, size).astype(np.float32)
     magnitude = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)) / 8
     kernel = np.ones((9, 9), np.uint8)
     local_range = cv2.dilate(gray, kernel) - cv2.erode(gray, kernel)

@@ -9,7 +9,6 @@ what it was validated on. Crops are (H, W, 3) uint8 RGB at any size; batches are
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 
 import albumentations as A
 import cv2
@@ -22,14 +21,15 @@ def resize_transform(height: int, width: int) -> A.Resize:
     return A.Resize(height, width, area_for_downscale="image")
 
 
-@cache
-def _resize(height: int, width: int) -> A.Compose:
-    return A.Compose([resize_transform(height, width)])
-
-
 def resize(image: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
+    """``resize_transform`` applied directly: the same pixels (a test holds it to that)
+    without a pipeline's per-call cost, a quarter of a served plate's preprocessing."""
     height, width = (int(side) for side in image_size)
-    return _resize(height, width)(image=image)["image"]
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = height < image.shape[0] or width < image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
 def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
