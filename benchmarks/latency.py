@@ -5,8 +5,9 @@
 
 Each row reads plates through ``PlateReader`` as ``plate-ocr predict`` does: a crop at a
 typical native size (60x190 RGB) resized, converted, run and greedily decoded. ``b1`` is the
-median time per plate at batch 1; ``b64`` is plates per second at batch 64; the ``net``
-columns time the network alone, without resizing and decoding. Weights are random: latency
+median time per plate at batch 1; ``b64`` is plates per second at batch 64 (with ``--threads
+2`` and more, ONNX readers split it into parts read at once); the ``net`` columns time one
+call of the network on the whole batch, without resizing and decoding. Weights are random: latency
 does not depend on training. CPU figures use ``--threads`` threads (default one core:
 ``torch.set_num_threads`` and ORT's intra-op threads); CUDA rows follow when a GPU is present.
 ``onnxruntime-int8`` is what ``plate-ocr export --int8`` writes (calibrated on synthetic

@@ -171,3 +171,16 @@ def test_int8_export_refuses_a_loss_past_max_loss(tmp_path, tiny_checkpoint, mon
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(UserError, match="--max-loss 1.5"):
         plate_ocr.cli.export.run(_parse([*args[:-1], "1.5"]))
+
+
+def test_a_reader_on_two_threads_reads_a_batch_in_parts_and_alike(tmp_path, tiny_checkpoint):
+    path = plate_ocr.export.export_onnx(load_network(tiny_checkpoint), tmp_path / "m.onnx")
+    crops = plate_ocr.export.synthetic_crops(40, (40, 120))
+    one, two = PlateReader(path, threads=1), PlateReader(path, threads=2)
+    calls = []
+    original = two.log_probs
+    two.log_probs = lambda batch: calls.append(len(batch)) or original(batch)
+    _assert_same_readings(two.read(crops), one.read(crops))
+    assert calls == [20, 20]  # two parts of the batch, each on its own thread
+    _assert_same_readings(two.read(crops[:9]), one.read(crops[:9]))
+    assert calls[2:] == [9]  # too few crops to split

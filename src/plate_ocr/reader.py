@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -30,11 +31,15 @@ class PlateReader:
 
     ``reader = PlateReader.load("best.ckpt")``; ``reader("crop.jpg")`` gives one Reading
     (``.text``, ``.display``, ``.confidence``), a list gives a list. ``device``: ``"cpu"``,
-    ``"cuda"`` or None (CUDA when available). ``threads`` caps ONNX Runtime's intra-op
-    threads (PyTorch's are process-wide: ``torch.set_num_threads``).
+    ``"cuda"`` or None (CUDA when available). ``threads``, for an ONNX model: how many CPU
+    cores to use; a batch is split into that many parts read at once, each on one ONNX
+    Runtime thread (twice the plates per second of one batch on two intra-op threads).
+    None leaves ONNX Runtime its defaults. PyTorch's threads are process-wide:
+    ``torch.set_num_threads``.
     """
 
     BATCH = 64  # crops per forward pass: past this, throughput on a CPU barely grows
+    MIN_PART = 8  # crops: a smaller share of a batch is not worth a thread
 
     def __init__(
         self,
@@ -46,12 +51,17 @@ class PlateReader:
         self.constrained = constrained
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.session = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._threads = 1  # parts of a batch read at once
         if isinstance(model, CRNN):
             self.net, config = model.eval().to(self.device), model.config
             self.engine = "pytorch"
         elif Path(model).suffix.lower() == ".onnx":
             self.session, config = _onnx_session(Path(model), self.device, threads)
             self.engine = "onnxruntime"
+            if threads and threads > 1 and not self.device.startswith("cuda"):
+                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="plate-reader")
+                self._threads = threads
         else:
             self.net = load_network(model).to(self.device)
             config = self.net.config
@@ -94,6 +104,15 @@ class PlateReader:
         """One batch of RGB uint8 crops -> one Reading each."""
         if not len(images):
             return []
+        parts = min(self._threads, len(images) // self.MIN_PART)
+        if parts <= 1:
+            return self._read_part(images)
+        # ONNX Runtime and OpenCV release the GIL: the parts run on separate cores
+        size = -(-len(images) // parts)
+        chunks = [images[start : start + size] for start in range(0, len(images), size)]
+        return [reading for part in self._pool.map(self._read_part, chunks) for reading in part]
+
+    def _read_part(self, images: Sequence[np.ndarray]) -> list[Reading]:
         return decode(self.log_probs(self.preprocess(images)), self.constrained)
 
 
@@ -104,8 +123,8 @@ def _onnx_session(path: Path, device: str, threads: int | None):
         raise UserError(f"{path}: ONNX model not found; make one with `plate-ocr export CKPT`")
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: ORT warns about unused initialisers
-    if threads:
-        options.intra_op_num_threads = threads
+    if threads:  # PlateReader runs ``threads`` parts of a batch at once, one thread each
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
     providers = ["CPUExecutionProvider"]
     if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
