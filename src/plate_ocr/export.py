@@ -128,21 +128,11 @@ def quantize_int8(float_path: Path, path: Path, calibration: np.ndarray) -> Path
         )
     finally:
         prepared.unlink(missing_ok=True)
-    # quantisation keeps the float model's metadata only partly: copy all of it
-    source, proto = onnx_metadata(float_path), onnx.load(str(path))
-    del proto.metadata_props[:]
-    for key, value in source.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
+    proto = onnx.load(str(path))  # the float model's metadata came through; say what changed
     entry = proto.metadata_props.add()
     entry.key, entry.value = "plate_ocr.quantization", "int8 static QDQ: Conv, MatMul, Gemm"
     onnx.save(proto, str(path))
     return path
-
-
-def onnx_metadata(path: Path) -> dict[str, str]:
-    """An ONNX file's metadata, as a dict."""
-    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
 
 
 def synthetic_crops(n: int, image_size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
