@@ -69,7 +69,7 @@ def load_network(path: str | Path) -> CRNN:
 
 def init_weights(net: CRNN, path: str | Path) -> None:
     """Fine-tuning: copy a checkpoint's weights into ``net``. Everything but the input width
-    must match (the width only sets how many columns the recurrent layer reads)."""
+    must match (the width only sets how many columns the sequence head reads)."""
     config, state = _network_state(path)
     config = CRNN(**config).config  # with today's defaults for options it predates
     saved = {k: v for k, v in config.items() if k != "image_size"} | {
