@@ -24,23 +24,6 @@ def test_crnn_gives_a_column_per_four_pixels_and_log_probs(size, channels):
     assert tuple(net.config["image_size"]) == size and net.config["in_channels"] == channels
 
 
-@pytest.mark.parametrize("sequence", ["bilstm", "bigru", "conv"])
-def test_every_sequence_head_reads_columns_and_learns(sequence):
-    torch.manual_seed(0)
-    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16, sequence=sequence)
-    assert net(torch.rand(2, 1, 32, 96)).shape == (2, 24, 11)
-    model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=3e-3))
-    images, labels = torch.rand(4, 1, 32, 96), ["0730011107", "12345611616"] * 2
-    optimizer = model.optimizer_factory(params=model.parameters())
-    first = model.ctc_loss(model(images), labels).item()
-    for _ in range(30):
-        loss = model.ctc_loss(model(images), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.7 * first
-
-
 def test_the_conv_head_sees_a_whole_plate_of_columns():
     """With 4 layers a column's reading depends on columns 15 away (dilations 1, 2, 4, 8):
     an 11-digit plate spans about 22 columns, so the middle one sees both ends."""
@@ -78,10 +61,13 @@ def test_crnn_refuses_sizes_its_pooling_cannot_take(size):
         CRNN(image_size=size)
 
 
-def test_recognizer_learns_a_fixed_batch():
-    """A few optimiser steps on one batch lower the CTC loss: gradients reach every layer."""
+@pytest.mark.parametrize("sequence", ["bilstm", "bigru", "conv"])
+def test_recognizer_learns_a_fixed_batch(sequence):
+    """A few optimiser steps on one batch lower the CTC loss, whatever the sequence head:
+    gradients reach every layer."""
     torch.manual_seed(0)
-    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16, sequence=sequence)
+    assert net(torch.rand(2, 1, 32, 96)).shape == (2, 24, 11)
     model = PlateRecognizer(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=3e-3))
     images, labels = torch.rand(4, 1, 32, 96), ["0730011107", "12345611616"] * 2
     optimizer = model.optimizer_factory(params=model.parameters())
