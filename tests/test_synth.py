@@ -83,9 +83,10 @@ def _counters(mask: np.ndarray) -> int:
 
 
 @pytest.mark.parametrize("style", STYLE_NAMES)
-def test_every_glyph_style_draws_ten_legible_digits(style):
+@pytest.mark.parametrize("variants", [False, True])
+def test_every_glyph_style_draws_ten_legible_digits(style, variants):
     for italic in (False, True):
-        masks = glyph_set(style, italic)
+        masks = glyph_set(style, italic, straight_six=variants, bent_seven=variants)
         assert len(masks) == 10
         for mask in masks:
             assert mask.shape[0] == GLYPH_HEIGHT and mask.dtype == np.uint8
@@ -260,6 +261,26 @@ def test_style_weights_choose_the_faces_drawn(monkeypatch):
     assert set(drawn) == {"din"}
 
 
+@pytest.mark.parametrize("style", ["plate", "impact", "din"])
+def test_glyph_variants_redraw_only_their_digits(style):
+    """The French 6/9 and the bent 7 change those digits and no other. The straight 6
+    starts at the top right and runs down to its bowl, so its top left is empty, where
+    the hooked 6 curves."""
+    plain = glyph_set(style)
+    varied = glyph_set(style, straight_six=True, bent_seven=True)
+    changed = [d for d in range(10) if not np.array_equal(plain[d], varied[d])]
+    assert changed == [6, 7, 9]
+    six, hooked = varied[6] > 128, plain[6] > 128
+    h, w = six.shape
+    assert six[: h // 8, w // 2 :].any() and not six[: h // 8, : w // 3].any()
+    assert hooked[: h // 8, : w // 3].any()
+
+
+def test_font_faces_keep_their_own_six_and_seven():
+    varied = glyph_set("aileron", straight_six=True, bent_seven=True)
+    assert all(a is b for a, b in zip(varied, glyph_set("aileron"), strict=True))
+
+
 def test_colon_separators_are_drawn_between_groups():
     from plate_ocr.synth import Factors
     from plate_ocr.synth.face import _layout
@@ -284,6 +305,29 @@ def test_a_bad_weight_table_names_the_field(table):
 
     with pytest.raises(ValueError, match=next(iter(table))):
         SyntheticPlates(1, factors=Factors(**table))
+
+
+def test_a_frame_lip_shades_the_plate_edge_and_nothing_else():
+    from plate_ocr.synth import Factors
+    from plate_ocr.synth.face import draw_face
+
+    def face(lip):
+        factors = Factors(p_frame=1.0, p_frame_lip=lip, p_dirt=0.0, p_glare=0.0)
+        return draw_face("12345611616", np.random.default_rng(3), factors)
+
+    (plain, _, box, _), (lipped, _, same_box, _) = face(0.0), face(1.0)
+    assert box == same_box
+    x0, y0, x1, y1 = box
+    edge = np.zeros(plain.shape[:2], bool)
+    edge[y0:y1, x0:x1] = True
+    edge[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1] = False  # the plate's outermost pixel ring
+    changed = (plain != lipped).any(2)
+    assert changed[edge].mean() > 0.9  # shaded along the edge,
+    assert lipped[edge].mean() < plain[edge].mean()  # darker,
+    inside = np.zeros_like(edge)
+    h, w = y1 - y0, x1 - x0
+    inside[y0 + h // 4 : y1 - h // 4, x0 + w // 8 : x1 - w // 8] = True
+    assert not changed[inside].any()  # and never over the digits
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -140,8 +140,13 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     plate's box within it (the face may include a holder frame) and the digits' box, both
     as (x0, y0, x1, y1)."""
     style = STYLE_NAMES[pick(rng, factors.style_cdf)]
-    serif_one = bool(rng.random() < factors.p_serif_one)
-    glyphs = glyph_set(style, bool(rng.random() < factors.p_italic), serif_one=serif_one)
+    glyphs = glyph_set(
+        style,
+        italic=bool(rng.random() < factors.p_italic),
+        serif_one=bool(rng.random() < factors.p_serif_one),
+        straight_six=bool(rng.random() < factors.p_straight_six),
+        bent_seven=bool(rng.random() < factors.p_bent_seven),
+    )
     overhang = glyphs[0].shape[1] - glyph_set(style)[0].shape[1]
     placed, seps, text_w = _layout(label, rng, factors, glyphs, overhang)
 
@@ -225,6 +230,11 @@ def _frame(plate: np.ndarray, rng: np.random.Generator, factors: Factors):
     face = cv2.copyMakeBorder(
         plate, top, bottom, side, side, cv2.BORDER_CONSTANT, value=(grey,) * 3
     )
+    if rng.random() < factors.p_frame_lip:
+        shade = tuple(float(c) for c in plate[plate_h // 2, 0] * uniform(rng, (0.1, 0.5)))
+        width = int(rng.integers(1, max(2, plate_h // 12) + 1))
+        x1, y1 = side + plate.shape[1] - 1, top + plate_h - 1
+        cv2.rectangle(face, (side, top), (x1, y1), shade, width)
     if rng.random() < factors.p_dealer_text and bottom >= 5:
         text = _DEALERS[rng.integers(len(_DEALERS))]
         scale = bottom / 38

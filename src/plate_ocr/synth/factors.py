@@ -33,12 +33,19 @@ class Factors:
     p_ring: float = 0.04  # groups separated by a raised ring over a bar, as in º
     p_mixed_separators: float = 0.3  # the second gap drawn afresh (as in 00534º196-01)
     p_serif_one: float = 0.15  # every 1 on the plate printed as a serifed I
+    # French plate lettering (zero-shot models read its 6 as 8 or 5, its 9 as 3 or 5, its 7
+    # as 2 or 1): 6 and 9 joined to their bowl by a straight diagonal; a 7 bent upright
+    p_straight_six: float = 0.4
+    p_bent_seven: float = 0.3
     p_dz_band: float = 0.1  # a plate-coloured band at the left end with DZ over an emblem
     # first/last digit to the plate end / plate height: real digits often nearly touch it
     text_margin: tuple[float, float] = (0.06, 0.35)
     p_screws: float = 0.3
     p_frame: float = 0.4  # a plastic holder around the plate, often with dealer text
     p_dealer_text: float = 0.6  # given a frame
+    # given a frame: its lip shades a thin dark line along the plate's edge, which real crops
+    # show right beside the first and last digits (zero-shot models read it as a 1)
+    p_frame_lip: float = 0.6
     text_height: tuple[float, float] = (0.6, 0.8)  # digit height / plate height
     plate_aspect: tuple[float, float] = (4.0, 5.0)  # plate width / height
     fade: tuple[float, float] = (0.0, 0.45)  # how far sun and age wash colours out

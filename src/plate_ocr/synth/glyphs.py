@@ -36,6 +36,9 @@ class GlyphStyle:
     flat_three: bool = False  # the 3 with a flat top stroke, as on older plates
     narrow_one: bool = True  # proportional sets give the 1 a narrower cell
     open_four: bool = False  # heavy pens close a closed 4's counter into a blob
+    # French plate lettering: the 6 and 9 join their bowl by a straight diagonal, not a hook
+    straight_six: bool = False
+    bent_seven: bool = False  # the 7's stem bends to upright at the foot, as on many plates
 
 
 STYLES: tuple[GlyphStyle, ...] = (
@@ -112,10 +115,17 @@ def skeleton(digit: str, style: GlyphStyle) -> list[np.ndarray]:
     if digit == "5":
         bowl = _arc(0.5, 0.66, 0.5, 0.34, 215, 520, n)
         return [np.vstack([_line((0.95, 0.0), (0.12, 0.0), (0.07, 0.47)), bowl])]
+    if digit == "6" and style.straight_six:
+        bowl = _arc(0.5, 0.68, 0.5, 0.32, 200, 560, n)
+        return [np.vstack([_line((0.78, 0.0)), bowl])]
     if digit == "6":
         bowl = _arc(0.5, 0.68, 0.5, 0.32, 180, 540, n)
         hook = _arc(0.5, 0.32, 0.5, 0.32, 305, 180, n)
         return [np.vstack([hook, _line((0.0, 0.68)), bowl])]
+    if digit == "7" and style.bent_seven:
+        t = np.linspace(0.0, 1.0, 16)[:, None]  # a quadratic Bezier from the bar's end
+        stem = (1 - t) ** 2 * [1.0, 0.0] + 2 * t * (1 - t) * [0.42, 0.5] + t**2 * [0.4, 1.0]
+        return [np.vstack([_line((0.0, 0.0)), stem])]
     if digit == "7":
         return [_line((0.0, 0.0), (1.0, 0.0), (0.32, 1.0))]
     if digit == "8":
@@ -199,20 +209,37 @@ def _italicise(mask: np.ndarray, slant: float) -> np.ndarray:
 
 @cache
 def glyph_set(
-    style_name: str, italic: bool = False, height: int = GLYPH_HEIGHT, serif_one: bool = False
+    style_name: str,
+    italic: bool = False,
+    height: int = GLYPH_HEIGHT,
+    serif_one: bool = False,
+    straight_six: bool = False,
+    bent_seven: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """The ten digit masks (uint8 alpha, ``height`` tall) of one style, built once per process.
 
     ``serif_one`` draws the 1 as a serifed I, in the style's pen (any style: plates mix them).
+    ``straight_six`` and ``bent_seven`` change a stroked style's 6, 9 and 7 (GlyphStyle).
+    Each set is assembled from glyphs drawn once each: a variant redraws only its digits.
     """
+    stroked = STYLES[STYLE_NAMES.index(style_name)].kind == "stroke"  # fonts keep their own
+    six, seven = straight_six and stroked, bent_seven and stroked
+    variant = {"1": serif_one, "6": six, "9": six, "7": seven}
+    return tuple(_glyph(style_name, d, height, italic, variant.get(d, False)) for d in "0123456789")
+
+
+@cache
+def _glyph(style_name: str, digit: str, height: int, italic: bool, variant: bool) -> np.ndarray:
+    """One digit mask; ``variant`` is the digit's alternative shape (see ``glyph_set``)."""
     style = STYLES[STYLE_NAMES.index(style_name)]
-    draw = _stroke_glyph if style.kind == "stroke" else _font_glyph
-    masks = [draw(d, style, height) for d in "0123456789"]
-    if serif_one:
+    if variant and digit == "1":
         pen = style.pen if style.kind == "stroke" else 0.14
-        masks[1] = _stroke_glyph("1", replace(style, one="serif", pen=pen, aspect=0.42), height)
+        style = replace(style, kind="stroke", one="serif", pen=pen, aspect=0.42)
+    elif variant:
+        style = replace(style, straight_six=True, bent_seven=True)
+    draw = _stroke_glyph if style.kind == "stroke" else _font_glyph
+    mask = draw(digit, style, height)
     if italic:
-        masks = [_italicise(m, 0.2) for m in masks]
-    for m in masks:
-        m.flags.writeable = False
-    return tuple(masks)
+        mask = _italicise(mask, 0.2)
+    mask.flags.writeable = False
+    return mask
