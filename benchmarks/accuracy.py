@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,6 +75,15 @@ def _machine() -> str:
     return f"cpu:{os.cpu_count()}"
 
 
+def _batch_folder(runs_dir: Path, tag: str) -> Path:
+    """A new folder for this invocation's runs. Named by the second it starts, plus a unique
+    suffix: two invocations started in the same second (one per seed, say) once shared a
+    folder, so both recorded whichever run finished last."""
+    parent = runs_dir / tag
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y-%m-%d_%H-%M-%S") + "_", dir=parent))
+
+
 def _launch(overrides: list[str], run_dir: Path, jobs: int) -> subprocess.Popen:
     run_dir.mkdir(parents=True, exist_ok=True)
     env = os.environ | ({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})
@@ -92,7 +102,7 @@ def run_missing(args: argparse.Namespace) -> None:
     todo = [(r, f) for r, f in todo if r != 0 or f == zero_shot[0]]
     scored = f" (+{len(zero_shot) - 1} scored from the zero-shot run)" if zero_shot[1:] else ""
     print(f"{len(todo)} runs to do{scored}, {measured} measured")
-    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    batch = _batch_folder(args.runs_dir, args.tag) if todo else None
     machine = _machine()
     running: list[tuple[subprocess.Popen, dict, Path, float]] = []
     while todo or running:
@@ -105,7 +115,7 @@ def run_missing(args: argparse.Namespace) -> None:
                 *([f"data.num_workers={args.workers}"] if args.workers is not None else []),
                 *args.extra,
             ]
-            run_dir = args.runs_dir / args.tag / stamp / f"r{ratio}_fold{fold}"
+            run_dir = batch / f"r{ratio}_fold{fold}"
             record = {"tag": args.tag, "ratio": ratio, "fold": fold, "extra": args.extra}
             record["commit"] = _commit()  # the code the run starts with
             record["machine"] = machine

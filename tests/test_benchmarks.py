@@ -21,6 +21,16 @@ TINY = [
 ]
 
 
+def _load(name: str):
+    """A benchmark script as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / f"benchmarks/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
 def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
     command = [
@@ -60,15 +70,21 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
 def test_the_named_commit_wins_over_a_copied_trees_git(monkeypatch):
     """A GPU machine's copy of the tree carried a stale .git: its runs were recorded under
     the previous commit. PLATE_OCR_COMMIT, when set, is what the records say."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("accuracy", REPO / "benchmarks/accuracy.py")
-    accuracy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(accuracy)
+    accuracy = _load("accuracy")
     monkeypatch.setenv("PLATE_OCR_COMMIT", "abc1234")
     assert accuracy._commit() == "abc1234"
     monkeypatch.delenv("PLATE_OCR_COMMIT")
     assert accuracy._commit() not in ("abc1234", "")
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    """Three seeds launched at once shared one run folder, and each recorded the metrics of
+    whichever training finished last."""
+    accuracy = _load("accuracy")
+    monkeypatch.setattr(accuracy.time, "strftime", lambda _: "2026-11-26_04-30-00")
+    folders = {accuracy._batch_folder(tmp_path, "tag") for _ in range(3)}
+    assert len(folders) == 3 and all(f.is_dir() and f.parent == tmp_path / "tag" for f in folders)
+    assert all(f.name.startswith("2026-11-26_04-30-00_") for f in folders)
 
 
 def test_latency_benchmark_prints_a_row_per_engine():
