@@ -85,8 +85,18 @@ def _counters(mask: np.ndarray) -> int:
 @pytest.mark.parametrize("style", STYLE_NAMES)
 @pytest.mark.parametrize("variants", [False, True])
 def test_every_glyph_style_draws_ten_legible_digits(style, variants):
-    for italic in (False, True):
-        masks = glyph_set(style, italic, straight_six=variants, bent_seven=variants)
+    from plate_ocr.synth import DEFAULT_FACTORS
+    from plate_ocr.synth.glyphs import CUTS
+
+    for italic, cut in [(False, 0), (True, 0), *((False, c) for c in range(1, CUTS))]:
+        masks = glyph_set(
+            style,
+            italic,
+            straight_six=variants,
+            bent_seven=variants,
+            cut=cut,
+            jitter=DEFAULT_FACTORS.glyph_jitter,
+        )
         assert len(masks) == 10
         for mask in masks:
             assert mask.shape[0] == GLYPH_HEIGHT and mask.dtype == np.uint8
@@ -274,6 +284,23 @@ def test_glyph_variants_redraw_only_their_digits(style):
     h, w = six.shape
     assert six[: h // 8, w // 2 :].any() and not six[: h // 8, : w // 3].any()
     assert hooked[: h // 8, : w // 3].any()
+
+
+def test_cuts_vary_a_face_the_same_way_every_time():
+    from plate_ocr.synth.glyphs import CUTS
+
+    plain = glyph_set("plate")
+    cuts = [glyph_set("plate", cut=c, jitter=0.25) for c in range(CUTS)]
+    for same in (cuts[0], glyph_set("plate", cut=5, jitter=0.0)):
+        assert all(a is b for a, b in zip(same, plain, strict=True))
+    widths = {tuple(m.shape[1] for m in masks) for masks in cuts}
+    inks = {sum(int(m.sum()) for m in masks) for masks in cuts}
+    assert len(widths) > CUTS // 2 and len(inks) == CUTS  # cuts differ in width and weight
+    glyph_set.cache_clear()
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(glyph_set("plate", cut=3, jitter=0.25), cuts[3], strict=True)
+    )
 
 
 def test_font_faces_keep_their_own_six_and_seven():

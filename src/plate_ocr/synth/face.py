@@ -20,7 +20,7 @@ import numpy as np
 
 from plate_ocr.plates import split_groups
 from plate_ocr.synth.factors import Factors, pick, uniform
-from plate_ocr.synth.glyphs import GLYPH_HEIGHT, STYLE_NAMES, glyph_set
+from plate_ocr.synth.glyphs import CUTS, GLYPH_HEIGHT, STYLE_NAMES, glyph_set
 
 _DEALERS = (
     "WWW.MASSILAS.COM",
@@ -140,14 +140,16 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     plate's box within it (the face may include a holder frame) and the digits' box, both
     as (x0, y0, x1, y1)."""
     style = STYLE_NAMES[pick(rng, factors.style_cdf)]
+    face_cut = {"cut": int(rng.integers(CUTS)), "jitter": factors.glyph_jitter}
     glyphs = glyph_set(
         style,
         italic=bool(rng.random() < factors.p_italic),
         serif_one=bool(rng.random() < factors.p_serif_one),
         straight_six=bool(rng.random() < factors.p_straight_six),
         bent_seven=bool(rng.random() < factors.p_bent_seven),
+        **face_cut,
     )
-    overhang = glyphs[0].shape[1] - glyph_set(style)[0].shape[1]
+    overhang = glyphs[0].shape[1] - glyph_set(style, **face_cut)[0].shape[1]
     placed, seps, text_w = _layout(label, rng, factors, glyphs, overhang)
 
     yellow = rng.random() < factors.p_yellow

@@ -35,6 +35,9 @@ class Factors:
     p_serif_one: float = 0.15  # every 1 on the plate printed as a serifed I
     # French plate lettering (zero-shot models read its 6 as 8 or 5, its 9 as 3 or 5, its 7
     # as 2 or 1): 6 and 9 joined to their bowl by a straight diagonal; a 7 bent upright
+    # each plate's face: pen, width and squareness scaled by up to this much (relative), in
+    # one of glyphs.CUTS fixed cuts per style: no two plate makers cut the same face
+    glyph_jitter: float = 0.25
     p_straight_six: float = 0.4
     p_bent_seven: float = 0.3
     p_dz_band: float = 0.1  # a plate-coloured band at the left end with DZ over an emblem

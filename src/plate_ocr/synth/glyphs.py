@@ -21,6 +21,8 @@ import numpy as np
 
 GLYPH_HEIGHT = 36
 _SUPERSAMPLE = 4
+CUTS = 8  # cuts of each style: 0 is the style as named, 1.. jitter its proportions
+MAX_PEN_PER_WIDTH = 0.34  # the heaviest named styles' pen / glyph width
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,20 @@ def _aileron(size: int):
     return font
 
 
+def _cut(style: GlyphStyle, cut: int, jitter: float) -> GlyphStyle:
+    """Cut ``cut`` of ``style``: the same scales every time, so its glyphs stay cacheable.
+
+    A pen heavier than a third of the glyph width fills the counters (8 and 6 turn into
+    blobs), so the pen is capped there; the fonts keep their own stroke."""
+    if not cut or not jitter:
+        return style
+    scales = np.random.default_rng([STYLE_NAMES.index(style.name), cut]).random(3)
+    pen, aspect, square = (1 + jitter * (2 * scales - 1)).tolist()
+    aspect *= style.aspect
+    pen = min(style.pen * pen, MAX_PEN_PER_WIDTH * aspect) if style.kind == "stroke" else style.pen
+    return replace(style, pen=pen, aspect=aspect, squareness=max(1.6, style.squareness * square))
+
+
 def _italicise(mask: np.ndarray, slant: float) -> np.ndarray:
     """Shear right by ``slant`` (dx per dy), keeping the baseline where it was."""
     h, w = mask.shape
@@ -215,23 +231,34 @@ def glyph_set(
     serif_one: bool = False,
     straight_six: bool = False,
     bent_seven: bool = False,
+    cut: int = 0,
+    jitter: float = 0.0,
 ) -> tuple[np.ndarray, ...]:
     """The ten digit masks (uint8 alpha, ``height`` tall) of one style, built once per process.
 
     ``serif_one`` draws the 1 as a serifed I, in the style's pen (any style: plates mix them).
     ``straight_six`` and ``bent_seven`` change a stroked style's 6, 9 and 7 (GlyphStyle).
+    ``cut`` (0 to CUTS - 1) picks a fixed variation of the style whose pen, width and
+    squareness are scaled by up to ``jitter`` (relative): real plates are cut by many
+    makers, and no two set the same face. Cut 0 or no jitter is the style as named.
     Each set is assembled from glyphs drawn once each: a variant redraws only its digits.
     """
     stroked = STYLES[STYLE_NAMES.index(style_name)].kind == "stroke"  # fonts keep their own
     six, seven = straight_six and stroked, bent_seven and stroked
     variant = {"1": serif_one, "6": six, "9": six, "7": seven}
-    return tuple(_glyph(style_name, d, height, italic, variant.get(d, False)) for d in "0123456789")
+    cut, jitter = (cut, jitter) if cut and jitter else (0, 0.0)
+    return tuple(
+        _glyph(style_name, d, height, italic, variant.get(d, False), cut, jitter)
+        for d in "0123456789"
+    )
 
 
 @cache
-def _glyph(style_name: str, digit: str, height: int, italic: bool, variant: bool) -> np.ndarray:
+def _glyph(
+    style_name: str, digit: str, height: int, italic: bool, variant: bool, cut: int, jitter: float
+) -> np.ndarray:
     """One digit mask; ``variant`` is the digit's alternative shape (see ``glyph_set``)."""
-    style = STYLES[STYLE_NAMES.index(style_name)]
+    style = _cut(STYLES[STYLE_NAMES.index(style_name)], cut, jitter)
     if variant and digit == "1":
         pen = style.pen if style.kind == "stroke" else 0.14
         style = replace(style, kind="stroke", one="serif", pen=pen, aspect=0.42)
