@@ -84,10 +84,14 @@ def _counters(mask: np.ndarray) -> int:
 
 @pytest.mark.parametrize("style", STYLE_NAMES)
 @pytest.mark.parametrize("variants", [False, True])
-def test_every_glyph_style_draws_ten_legible_digits(style, variants):
+@pytest.mark.parametrize("cut_scales", ["defaults", (0.25, 0.1)])  # (jitter, deform)
+def test_every_glyph_style_draws_ten_legible_digits(style, variants, cut_scales):
     from plate_ocr.synth import DEFAULT_FACTORS
     from plate_ocr.synth.glyphs import CUTS
 
+    if cut_scales == "defaults":
+        cut_scales = DEFAULT_FACTORS.glyph_jitter, DEFAULT_FACTORS.glyph_deform
+    jitter, deform = cut_scales
     for italic, cut in [(False, 0), (True, 0), *((False, c) for c in range(1, CUTS))]:
         masks = glyph_set(
             style,
@@ -95,7 +99,8 @@ def test_every_glyph_style_draws_ten_legible_digits(style, variants):
             straight_six=variants,
             bent_seven=variants,
             cut=cut,
-            jitter=DEFAULT_FACTORS.glyph_jitter,
+            jitter=jitter,
+            deform=deform,
         )
         assert len(masks) == 10
         for mask in masks:
@@ -301,6 +306,14 @@ def test_cuts_vary_a_face_the_same_way_every_time():
         np.array_equal(a, b)
         for a, b in zip(glyph_set("plate", cut=3, jitter=0.25), cuts[3], strict=True)
     )
+
+
+def test_a_deformed_cut_moves_the_strokes_inside_the_same_box():
+    plain = glyph_set("plate", cut=2, jitter=0.25)
+    warped = glyph_set("plate", cut=2, jitter=0.25, deform=0.1)
+    assert [m.shape for m in warped] == [m.shape for m in plain]
+    moved = [not np.array_equal(a, b) for a, b in zip(plain, warped, strict=True)]
+    assert sum(moved) >= 8  # a straight 1 may barely move; bowls and waists do
 
 
 def test_font_faces_keep_their_own_six_and_seven():

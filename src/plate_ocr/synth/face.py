@@ -140,7 +140,11 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     plate's box within it (the face may include a holder frame) and the digits' box, both
     as (x0, y0, x1, y1)."""
     style = STYLE_NAMES[pick(rng, factors.style_cdf)]
-    face_cut = {"cut": int(rng.integers(CUTS)), "jitter": factors.glyph_jitter}
+    face_cut = {
+        "cut": int(rng.integers(CUTS)),
+        "jitter": factors.glyph_jitter,
+        "deform": factors.glyph_deform,
+    }
     glyphs = glyph_set(
         style,
         italic=bool(rng.random() < factors.p_italic),

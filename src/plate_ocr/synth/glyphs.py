@@ -41,6 +41,10 @@ class GlyphStyle:
     # French plate lettering: the 6 and 9 join their bowl by a straight diagonal, not a hook
     straight_six: bool = False
     bent_seven: bool = False  # the 7's stem bends to upright at the foot, as on many plates
+    # a smooth warp of the skeleton inside its box (edges fixed), seeded: bowls, waists and
+    # stems sit a little higher or lower, wider or narrower, as one maker's cut differs
+    deform: float = 0.0  # largest shift of a point, as a fraction of the box
+    deform_seed: int = 0
 
 
 STYLES: tuple[GlyphStyle, ...] = (
@@ -146,7 +150,10 @@ def _stroke_glyph(digit: str, style: GlyphStyle, height: int) -> np.ndarray:
     big = _SUPERSAMPLE
     canvas = np.zeros((height * big, int(np.ceil(width)) * big), np.uint8)
     inner_w, inner_h = width - pen, height - pen
-    for k, path in enumerate(skeleton(digit, style)):
+    paths = skeleton(digit, style)
+    if style.deform:
+        paths = _deformed(paths, style.deform, (style.deform_seed, ord(digit)))
+    for k, path in enumerate(paths):
         pts = (path * [inner_w, inner_h] + pen / 2) * big
         # A condensed closed 4 keeps an open counter only if its diagonal is lighter,
         # as in real plate lettering.
@@ -161,6 +168,18 @@ def _stroke_glyph(digit: str, style: GlyphStyle, height: int) -> np.ndarray:
             shift=4,
         )
     return cv2.resize(canvas, (canvas.shape[1] // big, height), interpolation=cv2.INTER_AREA)
+
+
+def _deformed(paths: list[np.ndarray], amount: float, seed) -> list[np.ndarray]:
+    """The paths under a smooth random warp of the unit box that leaves its edges in place."""
+    a = amount * (2 * np.random.default_rng(seed).random(4) - 1) / 2
+    moved = []
+    for path in paths:
+        sx, sy = np.sin(np.pi * path[:, 0]), np.sin(np.pi * path[:, 1])
+        dx = sx * (a[0] * sy + a[1] * np.sin(2 * np.pi * path[:, 1]))
+        dy = sy * (a[2] * sx + a[3] * np.sin(2 * np.pi * path[:, 0]))
+        moved.append(path + np.stack([dx, dy], 1))
+    return moved
 
 
 def _tight(mask: np.ndarray) -> np.ndarray:
@@ -201,18 +220,25 @@ def _aileron(size: int):
     return font
 
 
-def _cut(style: GlyphStyle, cut: int, jitter: float) -> GlyphStyle:
+def _cut(style: GlyphStyle, cut: int, jitter: float, deform: float = 0.0) -> GlyphStyle:
     """Cut ``cut`` of ``style``: the same scales every time, so its glyphs stay cacheable.
 
     A pen heavier than a third of the glyph width fills the counters (8 and 6 turn into
     blobs), so the pen is capped there; the fonts keep their own stroke."""
-    if not cut or not jitter:
+    if not cut:
         return style
     scales = np.random.default_rng([STYLE_NAMES.index(style.name), cut]).random(3)
     pen, aspect, square = (1 + jitter * (2 * scales - 1)).tolist()
     aspect *= style.aspect
     pen = min(style.pen * pen, MAX_PEN_PER_WIDTH * aspect) if style.kind == "stroke" else style.pen
-    return replace(style, pen=pen, aspect=aspect, squareness=max(1.6, style.squareness * square))
+    return replace(
+        style,
+        pen=pen,
+        aspect=aspect,
+        squareness=max(1.6, style.squareness * square),
+        deform=deform,
+        deform_seed=STYLE_NAMES.index(style.name) * CUTS + cut,
+    )
 
 
 def _italicise(mask: np.ndarray, slant: float) -> np.ndarray:
@@ -233,6 +259,7 @@ def glyph_set(
     bent_seven: bool = False,
     cut: int = 0,
     jitter: float = 0.0,
+    deform: float = 0.0,
 ) -> tuple[np.ndarray, ...]:
     """The ten digit masks (uint8 alpha, ``height`` tall) of one style, built once per process.
 
@@ -240,25 +267,33 @@ def glyph_set(
     ``straight_six`` and ``bent_seven`` change a stroked style's 6, 9 and 7 (GlyphStyle).
     ``cut`` (0 to CUTS - 1) picks a fixed variation of the style whose pen, width and
     squareness are scaled by up to ``jitter`` (relative): real plates are cut by many
-    makers, and no two set the same face. Cut 0 or no jitter is the style as named.
+    makers, and no two set the same face. ``deform`` also warps a cut's stroked skeletons
+    (GlyphStyle.deform). Cut 0, or no jitter and no deform, is the style as named.
     Each set is assembled from glyphs drawn once each: a variant redraws only its digits.
     """
     stroked = STYLES[STYLE_NAMES.index(style_name)].kind == "stroke"  # fonts keep their own
     six, seven = straight_six and stroked, bent_seven and stroked
     variant = {"1": serif_one, "6": six, "9": six, "7": seven}
-    cut, jitter = (cut, jitter) if cut and jitter else (0, 0.0)
+    cut, jitter, deform = (cut, jitter, deform) if cut and (jitter or deform) else (0, 0.0, 0.0)
     return tuple(
-        _glyph(style_name, d, height, italic, variant.get(d, False), cut, jitter)
+        _glyph(style_name, d, height, italic, variant.get(d, False), cut, jitter, deform)
         for d in "0123456789"
     )
 
 
 @cache
 def _glyph(
-    style_name: str, digit: str, height: int, italic: bool, variant: bool, cut: int, jitter: float
+    style_name: str,
+    digit: str,
+    height: int,
+    italic: bool,
+    variant: bool,
+    cut: int,
+    jitter: float,
+    deform: float,
 ) -> np.ndarray:
     """One digit mask; ``variant`` is the digit's alternative shape (see ``glyph_set``)."""
-    style = _cut(STYLES[STYLE_NAMES.index(style_name)], cut, jitter)
+    style = _cut(STYLES[STYLE_NAMES.index(style_name)], cut, jitter, deform)
     if variant and digit == "1":
         pen = style.pen if style.kind == "stroke" else 0.14
         style = replace(style, kind="stroke", one="serif", pen=pen, aspect=0.42)
