@@ -23,6 +23,9 @@ GLYPH_HEIGHT = 36
 _SUPERSAMPLE = 4
 CUTS = 8  # cuts of each style: 0 is the style as named, 1.. jitter its proportions
 MAX_PEN_PER_WIDTH = 0.34  # the heaviest named styles' pen / glyph width
+HOOK_SWING = (
+    20.0  # degrees: a deformed cut ends its 6's hook up to this far either way (more closes it)
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class GlyphStyle:
     # stems sit a little higher or lower, wider or narrower, as one maker's cut differs
     deform: float = 0.0  # largest shift of a point, as a fraction of the box
     deform_seed: int = 0
+    # where the hooked 6's (and 9's) hook ends, in degrees of its arc (270 = top, 360 = right):
+    # real plates curl it further round, close to the bowl, and low-resolution models then
+    # read the 6 as an 8
+    six_hook: float = 305.0
 
 
 STYLES: tuple[GlyphStyle, ...] = (
@@ -126,7 +133,7 @@ def skeleton(digit: str, style: GlyphStyle) -> list[np.ndarray]:
         return [np.vstack([_line((0.78, 0.0)), bowl])]
     if digit == "6":
         bowl = _arc(0.5, 0.68, 0.5, 0.32, 180, 540, n)
-        hook = _arc(0.5, 0.32, 0.5, 0.32, 305, 180, n)
+        hook = _arc(0.5, 0.32, 0.5, 0.32, style.six_hook, 180, n)
         return [np.vstack([hook, _line((0.0, 0.68)), bowl])]
     if digit == "7" and style.bent_seven:
         t = np.linspace(0.0, 1.0, 16)[:, None]  # a quadratic Bezier from the bar's end
@@ -227,8 +234,9 @@ def _cut(style: GlyphStyle, cut: int, jitter: float, deform: float = 0.0) -> Gly
     blobs), so the pen is capped there; the fonts keep their own stroke."""
     if not cut:
         return style
-    scales = np.random.default_rng([STYLE_NAMES.index(style.name), cut]).random(3)
-    pen, aspect, square = (1 + jitter * (2 * scales - 1)).tolist()
+    scales = np.random.default_rng([STYLE_NAMES.index(style.name), cut]).random(4)
+    pen, aspect, square, hook = (1 + jitter * (2 * scales - 1)).tolist()
+    hook = style.six_hook + (HOOK_SWING * (2 * scales[3] - 1) if deform else 0.0)
     aspect *= style.aspect
     pen = min(style.pen * pen, MAX_PEN_PER_WIDTH * aspect) if style.kind == "stroke" else style.pen
     return replace(
@@ -238,6 +246,7 @@ def _cut(style: GlyphStyle, cut: int, jitter: float, deform: float = 0.0) -> Gly
         squareness=max(1.6, style.squareness * square),
         deform=deform,
         deform_seed=STYLE_NAMES.index(style.name) * CUTS + cut,
+        six_hook=hook,
     )
 
 
