@@ -38,7 +38,7 @@ class Factors:
     # each plate's face: pen, width and squareness scaled by up to this much (relative), in
     # one of glyphs.CUTS fixed cuts per style: no two plate makers cut the same face
     glyph_jitter: float = 0.25
-    glyph_deform: float = 0.0  # and each cut's strokes warped by up to this (box fraction)
+    glyph_deform: float = 0.1  # and each cut's strokes warped by up to this (box fraction)
     p_straight_six: float = 0.4
     p_bent_seven: float = 0.3
     p_dz_band: float = 0.1  # a plate-coloured band at the left end with DZ over an emblem
