@@ -389,7 +389,8 @@ def test_crnn_small_learns_to_read_synthetic_plates(tmp_path):
         "test=false",
         *CLEAN_PLATES,
     )
-    # Synthetic validation plates read: 0.882 and 0.884 with generators d21a25c and after (two
+    # Synthetic validation plates read: 0.846 with generator 3d08a69 (each plate's face a
+    # jittered, warped cut: more varied plates to learn), 0.882 and 0.884 with d21a25c (two
     # streams of plates), 0.90 or more before; an untrained model reads none. The bound
     # checks learning, with room for the plates drawn.
-    assert train(cfg) >= 0.85
+    assert train(cfg) >= 0.8
