@@ -12,6 +12,7 @@ import pytest
 
 from plate_ocr.cli import main
 from plate_ocr.data.folder import find_splits
+from plate_ocr.errors import UserError
 from plate_ocr.plates import PlateSampler, is_temporary, is_valid_plate
 from plate_ocr.synth import STYLE_NAMES, SyntheticPlates, render_plate
 from plate_ocr.synth.glyphs import GLYPH_HEIGHT, glyph_set
@@ -343,7 +344,7 @@ def test_colon_separators_are_drawn_between_groups():
 def test_a_bad_weight_table_names_the_field(table):
     from plate_ocr.synth import Factors
 
-    with pytest.raises(ValueError, match=next(iter(table))):
+    with pytest.raises(UserError, match=next(iter(table))):
         SyntheticPlates(1, factors=Factors(**table))
 
 

@@ -14,8 +14,13 @@ from functools import cached_property
 
 import numpy as np
 
+from plate_ocr.errors import UserError
 from plate_ocr.plates import WILAYAS, PlateSampler
 from plate_ocr.synth.glyphs import STYLE_NAMES, STYLE_WEIGHTS
+
+# Past these a glyph loses its shape: a pen or width scaled by 1 - 0.5 is half the style's,
+# and a warp of 0.2 of the box moves a bowl across a counter.
+MAX_GLYPH_JITTER, MAX_GLYPH_DEFORM = 0.5, 0.2
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,11 @@ class Factors:
     wilaya_weights: dict[int, float] | None = None  # wilaya -> weight; a missing one never shows
 
     def __post_init__(self) -> None:
-        # A bad weight table fails where the factors are made, not in a loader worker.
+        # A bad setting fails where the factors are made, in one line, not in a loader worker.
+        for name, most in (("glyph_jitter", MAX_GLYPH_JITTER), ("glyph_deform", MAX_GLYPH_DEFORM)):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 <= value <= most:
+                raise UserError(f"Factors.{name}={value!r}: use a number from 0 to {most}")
         self.plate_sampler, self.style_cdf  # noqa: B018
 
     @cached_property
@@ -112,7 +121,7 @@ def _weights(name: str, weights, key, known) -> tuple | None:
         usable = False
     if not usable:
         keys = ", ".join(map(str, known)) if key is str else f"01-{known[-1]:02d}"
-        raise ValueError(
+        raise UserError(
             f"Factors.{name}={weights!r}: give a mapping of {keys} to non-negative weights, "
             "not all zero"
         )
