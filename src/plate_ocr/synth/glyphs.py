@@ -23,9 +23,8 @@ GLYPH_HEIGHT = 36
 _SUPERSAMPLE = 4
 CUTS = 8  # cuts of each style: 0 is the style as named, 1.. jitter its proportions
 MAX_PEN_PER_WIDTH = 0.34  # the heaviest named styles' pen / glyph width
-HOOK_SWING = (
-    20.0  # degrees: a deformed cut ends its 6's hook up to this far either way (more closes it)
-)
+# degrees: a deformed cut ends its 6's hook up to this far either way (more closes it)
+HOOK_SWING = 20.0
 
 
 @dataclass(frozen=True)
@@ -235,7 +234,7 @@ def _cut(style: GlyphStyle, cut: int, jitter: float, deform: float = 0.0) -> Gly
     if not cut:
         return style
     scales = np.random.default_rng([STYLE_NAMES.index(style.name), cut]).random(4)
-    pen, aspect, square, hook = (1 + jitter * (2 * scales - 1)).tolist()
+    pen, aspect, square = (1 + jitter * (2 * scales[:3] - 1)).tolist()
     hook = style.six_hook + (HOOK_SWING * (2 * scales[3] - 1) if deform else 0.0)
     aspect *= style.aspect
     pen = min(style.pen * pen, MAX_PEN_PER_WIDTH * aspect) if style.kind == "stroke" else style.pen
