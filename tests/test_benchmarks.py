@@ -96,3 +96,13 @@ def test_latency_benchmark_prints_a_row_per_engine():
     engines = [row.split(" | ")[3] for row in rows if " | cpu | " in row]
     assert engines == ["pytorch", "onnxruntime", "onnxruntime-int8"]
     assert all(float(row.split(" | ")[5]) > 0 for row in rows)
+
+
+def test_train_speed_benchmark_prints_a_row_per_model():
+    command = [sys.executable, "benchmarks/train_speed.py", "--models", "crnn_small,crnn_small_conv",
+               "--input", "16x96", "--batch", "4", "--seconds", "0.01"]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| crnn")]
+    assert [row[0] for row in rows] == ["| crnn_small", "| crnn_small_conv"]
+    assert all(float(row[5].rstrip(" |")) > 0 for row in rows)

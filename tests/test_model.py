@@ -55,6 +55,24 @@ def test_weights_saved_under_the_old_rnn_name_still_load():
     torch.testing.assert_close(fresh.eval()(images), net.eval()(images))
 
 
+def test_conv_stack_runs_channels_last_after_loading_and_reads_as_a_contiguous_one():
+    """Channels-last is the speed (benchmarks/train_speed.py); loading weights must keep it,
+    and the layout must not change a single reading."""
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16).eval()
+    fresh = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16).eval()
+    fresh.load_state_dict(net.state_dict())
+    convs = [m for m in fresh.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    images = torch.rand(3, 1, 32, 96)
+    contiguous = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16).eval()
+    contiguous.load_state_dict(net.state_dict())
+    contiguous.features.to(memory_format=torch.contiguous_format)
+    with torch.no_grad():
+        expected = contiguous.features((images - 0.5) / 0.5)
+        assert torch.allclose(fresh.features((images - 0.5) / 0.5), expected, atol=1e-5)
+        assert torch.allclose(fresh(images), net(images))
+
+
 @pytest.mark.parametrize("size", [(30, 128), (32, 126), (8, 128)])
 def test_crnn_refuses_sizes_its_pooling_cannot_take(size):
     with pytest.raises(UserError, match="image_size"):

@@ -134,7 +134,9 @@ class CRNN(nn.Module):
         for c_out, convs, pool in zip(channels, convs_per_stage, _POOLS, strict=True):
             stages.append(_conv_stage(c_in, c_out, convs, pool))
             c_in = c_out
-        self.features = nn.Sequential(*stages)
+        # Channels-last: the CPU's convolution and pooling kernels run about a quarter
+        # faster on it (benchmarks/train_speed.py), and GPUs prefer it too.
+        self.features = nn.Sequential(*stages).to(memory_format=torch.channels_last)
         feature_height = height // 16
         self.project = nn.Sequential(
             nn.Linear(c_in * feature_height, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)
@@ -152,7 +154,8 @@ class CRNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) floats in [0, 1] -> (B, T, classes) logits, T = W / 4."""
-        x = self.features((images - 0.5) / 0.5)  # (B, C', H/16, W/4)
+        x = ((images - 0.5) / 0.5).contiguous(memory_format=torch.channels_last)
+        x = self.features(x)  # (B, C', H/16, W/4)
         x = x.permute(0, 3, 1, 2).flatten(2)  # (B, T, C' * H/16)
         x = self.sequence(self.project(x))
         if isinstance(x, tuple):  # a recurrent layer's (outputs, state)
