@@ -51,7 +51,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     image_size = tuple(int(v) for v in args.input.split("x"))
 
-    print(f"| model | input | batch | threads | ms / step (median) | plates / s |")
+    print("| model | input | batch | threads | ms / step (median) | plates / s |")
     print("|---|---|---|---|---|---|")
     for k, model in enumerate(args.models.split(",")):
         step = _step_function(model, image_size, args.batch)

@@ -99,7 +99,8 @@ def test_latency_benchmark_prints_a_row_per_engine():
 
 
 def test_train_speed_benchmark_prints_a_row_per_model():
-    command = [sys.executable, "benchmarks/train_speed.py", "--models", "crnn_small,crnn_small_conv",
+    command = [sys.executable, "benchmarks/train_speed.py",
+               "--models", "crnn_small,crnn_small_conv",
                "--input", "16x96", "--batch", "4", "--seconds", "0.01"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
