@@ -388,7 +388,8 @@ def test_draw_face_keeps_the_digits_inside_the_plate_inside_the_face(seed):
 
 
 def test_pick_follows_the_cumulative_weights():
-    from plate_ocr.synth.factors import pick, uniform
+    from plate_ocr.plates import pick
+    from plate_ocr.synth.factors import uniform
 
     rng = np.random.default_rng(0)
     draws = [pick(rng, np.array([0.2, 0.2, 1.0])) for _ in range(4000)]

@@ -13,6 +13,7 @@ A plate number is a digit string of its natural length, read left to right:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -70,10 +71,15 @@ def display_form(label: str) -> str:
     return " ".join(split_groups(label))
 
 
-def _normalised(weights: dict) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.array(list(weights))
+def _cumulative(weights: dict) -> tuple[list, np.ndarray]:
+    """A weight table as its keys and their cumulative distribution, for ``pick``."""
     p = np.array(list(weights.values()), dtype=np.float64)
-    return keys, p / p.sum()
+    return list(weights), np.cumsum(p) / p.sum()
+
+
+def pick(rng: np.random.Generator, cdf) -> int:
+    """Index drawn from a cumulative distribution: ``rng.choice(p=...)`` costs ~10x more."""
+    return min(bisect_right(cdf, rng.random()), len(cdf) - 1)
 
 
 # Wilaya frequencies: Algiers (16) dominates real traffic; big cities next; the rest even.
@@ -114,19 +120,19 @@ class PlateSampler:
     wilayas: tuple[tuple[int, float], ...] = tuple(_WILAYA_WEIGHTS.items())
 
     @cached_property
-    def _tables(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _tables(self) -> dict[str, tuple[list, np.ndarray]]:
         years = np.arange(self.first_year, self.last_year + 1)
         year_weights = 0.15 + np.exp(-0.5 * ((years - self.peak_year) / 6.0) ** 2)
         return {
-            "form": _normalised(dict(self.forms)),
-            "class": _normalised(dict(self.classes)),
-            "year": _normalised(dict(zip(years.tolist(), year_weights, strict=True))),
-            "wilaya": _normalised(dict(self.wilayas)),
+            "form": _cumulative(dict(self.forms)),
+            "class": _cumulative(dict(self.classes)),
+            "year": _cumulative(dict(zip(years.tolist(), year_weights, strict=True))),
+            "wilaya": _cumulative(dict(self.wilayas)),
         }
 
     def _draw(self, rng: np.random.Generator, table: str):
-        keys, p = self._tables[table]
-        return keys[rng.choice(len(keys), p=p)]
+        keys, cdf = self._tables[table]
+        return keys[pick(rng, cdf)]
 
     def sample(self, rng: np.random.Generator) -> str:
         form = str(self._draw(rng, "form"))

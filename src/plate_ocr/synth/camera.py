@@ -12,9 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from plate_ocr.plates import PlateSampler
+from plate_ocr.plates import PlateSampler, pick
 from plate_ocr.synth.face import draw_face
-from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors, pick, uniform
+from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors, uniform
 
 # Car body colours, the background of a loose crop (RGB 0-1), and how common they are.
 _BODY = np.array(

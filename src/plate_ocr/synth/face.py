@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from plate_ocr.plates import split_groups
-from plate_ocr.synth.factors import Factors, pick, uniform
+from plate_ocr.plates import pick, split_groups
+from plate_ocr.synth.factors import Factors, uniform
 from plate_ocr.synth.glyphs import CUTS, GLYPH_HEIGHT, STYLE_NAMES, glyph_set
 
 _DEALERS = (

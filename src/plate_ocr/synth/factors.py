@@ -8,7 +8,6 @@ Probabilities are per plate; ranges are uniform unless named otherwise. ``plate-
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -133,8 +132,3 @@ DEFAULT_FACTORS = Factors()
 
 def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return bounds[0] + (bounds[1] - bounds[0]) * rng.random()
-
-
-def pick(rng: np.random.Generator, cdf) -> int:
-    """Index drawn from a cumulative distribution: ``rng.choice(p=...)`` costs ~10x more."""
-    return min(bisect_right(cdf, rng.random()), len(cdf) - 1)
