@@ -107,3 +107,17 @@ def test_train_speed_benchmark_prints_a_row_per_model():
     rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| crnn")]
     assert [row[0] for row in rows] == ["| crnn_small", "| crnn_small_conv"]
     assert all(float(row[5].rstrip(" |")) > 0 for row in rows)
+
+
+def test_synth_speed_benchmark_prints_the_cold_and_steady_rates():
+    command = [sys.executable, "benchmarks/synth_speed.py", "--n", "10", "--warmup", "10",
+               "--size", "32x128"]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert [row.split("  ")[0] for row in rows] == [
+        "first plates of a process (cold caches)",
+        "dataset[i] (label sampling + rendering)",
+        "render_plate only",
+    ]
+    assert all(float(row.split("plates/s CPU")[0].split()[-1]) > 0 for row in rows)
