@@ -4,7 +4,8 @@
                                   [--tag NAME] [-- KEY=VALUE ...]
 
 Trains ``experiment=quickstart`` once per (ratio, fold) on the shared real crops (ratio 1 is
-``experiment=real_only``, ratio 0 is zero-shot: synthetic only) and scores each run on the
+real-only, as ``experiment=real_only``; ratio 0 is zero-shot: synthetic only; extras after
+``--`` may name another experiment, the ratio still holds) and scores each run on the
 fold's validation plates, which no run trained on. The number is the last epoch's, not the
 best one's, so no checkpoint is picked on the plates it is scored on.
 
@@ -41,10 +42,26 @@ RUNS_FILE = "accuracy_runs.jsonl"
 COLUMNS = ("val/real/seq_acc", "val/real/char_acc", "val/real/cer", "val/synthetic/seq_acc")
 
 
-def _experiment(ratio: float) -> list[str]:
-    if ratio == 1:
-        return ["experiment=real_only"]
-    return ["experiment=quickstart", f"data.real_ratio={ratio}"]
+def _overrides(ratio: float, fold: int, args: argparse.Namespace) -> list[str]:
+    """train.py's overrides for one run. The ratio is always a key override: Hydra applies
+    those after every config group, so an extra ``experiment=...`` (accurate, say) cannot
+    undo it. Ratio 1 once came from ``experiment=real_only``, and an extra experiment
+    replaced it: the "real-only" run trained 80/20."""
+    return [
+        "experiment=quickstart",
+        f"data.real_ratio={ratio}",
+        f"data.real_dir={args.real_dir}",
+        f"data.real_fold={fold}",
+        *([f"data.num_workers={args.workers}"] if args.workers is not None else []),
+        *args.extra,
+    ]
+
+
+def _trained_ratio(run_dir: Path) -> float | None:
+    """The real ratio a finished run was composed with, from its saved Hydra config."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.load(run_dir / ".hydra" / "config.yaml").data.real_ratio
 
 
 def _records(results: Path, tag: str, extra: list[str]) -> list[dict]:
@@ -52,7 +69,8 @@ def _records(results: Path, tag: str, extra: list[str]) -> list[dict]:
     if not path.is_file():
         return []
     records = [json.loads(line) for line in path.read_text().splitlines() if line]
-    return [r for r in records if r["tag"] == tag and r["extra"] == extra]
+    # a record marked invalid (what it says it measured is not what ran) is kept, not used
+    return [r for r in records if r["tag"] == tag and r["extra"] == extra and "invalid" not in r]
 
 
 def _commit() -> str:
@@ -108,13 +126,7 @@ def run_missing(args: argparse.Namespace) -> None:
     while todo or running:
         while todo and len(running) < args.jobs:
             ratio, fold = todo.pop(0)
-            overrides = [
-                *_experiment(ratio),
-                f"data.real_dir={args.real_dir}",
-                f"data.real_fold={fold}",
-                *([f"data.num_workers={args.workers}"] if args.workers is not None else []),
-                *args.extra,
-            ]
+            overrides = _overrides(ratio, fold, args)
             run_dir = batch / f"r{ratio}_fold{fold}"
             record = {"tag": args.tag, "ratio": ratio, "fold": fold, "extra": args.extra}
             record["commit"] = _commit()  # the code the run starts with
@@ -129,6 +141,12 @@ def run_missing(args: argparse.Namespace) -> None:
             running.remove(item)
             if process.returncode != 0 or not (run_dir / "metrics.json").is_file():
                 print(f"FAILED ratio={record['ratio']} fold={record['fold']}: see {run_dir}")
+                continue
+            if _trained_ratio(run_dir) != record["ratio"]:
+                print(
+                    f"NOT RECORDED ratio={record['ratio']} fold={record['fold']}: the run "
+                    f"trained at data.real_ratio={_trained_ratio(run_dir)} ({run_dir})"
+                )
                 continue
             metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
             record |= {

@@ -1,5 +1,6 @@
 """The accuracy benchmark end to end, on tiny data with trainer=debug."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -85,6 +86,20 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeyp
     folders = {accuracy._batch_folder(tmp_path, "tag") for _ in range(3)}
     assert len(folders) == 3 and all(f.is_dir() and f.parent == tmp_path / "tag" for f in folders)
     assert all(f.name.startswith("2026-11-26_04-30-00_") for f in folders)
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.2, 1.0])
+def test_an_extra_experiment_does_not_change_the_ratio_a_run_trains_at(ratio):
+    """Ratio 1 came from experiment=real_only, and an extra experiment=quickstart replaced
+    it: the real-only run trained 80/20 and was recorded as real-only."""
+    from hydra import compose, initialize_config_dir
+
+    accuracy = _load("accuracy")
+    args = argparse.Namespace(real_dir="crops", workers=1, extra=["experiment=accurate"])
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=accuracy._overrides(ratio, 2, args))
+    assert cfg.data.real_ratio == ratio and cfg.data.real_fold == 2
+    assert cfg.data.epoch_size == 24000  # the extra experiment did apply
 
 
 def test_latency_benchmark_prints_a_row_per_engine():
