@@ -122,6 +122,24 @@ def test_real_only_and_accurate_keep_the_quickstart_model_and_input(tmp_path):
     assert budget >= 4 * quickstart.data.epoch_size * quickstart.trainer.max_epochs
 
 
+def test_synthetic_first_keeps_the_quickstart_budget_and_a_fifth_real(tmp_path):
+    """Its claim against the quickstart is the order of the samples alone: same model,
+    input, budget and share of real crops over the run."""
+    from plate_ocr.data.mixing import RatioSchedule
+
+    quickstart, first = (
+        _compose(tmp_path / name, f"experiment={name}", tiny=False)
+        for name in ("quickstart", "synthetic_first")
+    )
+    epochs = first.trainer.max_epochs
+    schedule = RatioSchedule(0.2, first.data.real_ratio_schedule)
+    assert schedule.at(0) == 0.0 and schedule.at(epochs - 1) > 0.2
+    assert sum(schedule.at(e) for e in range(epochs)) / epochs == pytest.approx(0.2)
+    assert first.model == quickstart.model and epochs == quickstart.trainer.max_epochs
+    for key in ("image_size", "channels", "epoch_size"):
+        assert first.data[key] == quickstart.data[key]
+
+
 def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
     from plate_ocr.data.folder import real_splits
 
