@@ -142,10 +142,11 @@ def run_missing(args: argparse.Namespace) -> None:
             if process.returncode != 0 or not (run_dir / "metrics.json").is_file():
                 print(f"FAILED ratio={record['ratio']} fold={record['fold']}: see {run_dir}")
                 continue
-            if _trained_ratio(run_dir) != record["ratio"]:
+            trained = _trained_ratio(run_dir)
+            if trained != record["ratio"]:
                 print(
                     f"NOT RECORDED ratio={record['ratio']} fold={record['fold']}: the run "
-                    f"trained at data.real_ratio={_trained_ratio(run_dir)} ({run_dir})"
+                    f"trained at data.real_ratio={trained} ({run_dir})"
                 )
                 continue
             metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
