@@ -332,6 +332,30 @@ def test_colon_separators_are_drawn_between_groups():
     assert [kind for _, kind in seps] == ["colon", "colon"]
 
 
+def test_separators_follow_their_chances_and_spaces_take_the_rest():
+    from plate_ocr.synth import Factors
+    from plate_ocr.synth.face import _separator
+
+    factors = Factors(p_dash=0.5, p_dot=0.0, p_colon=0.0, p_ring=0.25)
+    rng = np.random.default_rng(0)
+    draws = [_separator(rng, factors) for _ in range(4000)]
+    assert set(draws) == {"dash", "ring", " "}  # a zero chance is never drawn
+    for kind, chance in (("dash", 0.5), ("ring", 0.25), (" ", 0.25)):
+        assert abs(draws.count(kind) / 4000 - chance) < 0.03, kind
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "n"),
+    [(0.7, 0.45, 40), (1.0, 1.13, 343), (-1, 1, 81), (0.3, 0.3, 7), (0.9, 0.2, 2), (0.5, 1.0, 1)],
+)
+def test_ramp_draws_exactly_what_linspace_does(start, stop, n):
+    from plate_ocr.synth.factors import ramp
+
+    expected = np.linspace(start, stop, n, dtype=np.float32)
+    assert ramp(start, stop, n).dtype == np.float32
+    np.testing.assert_array_equal(ramp(start, stop, n), expected)
+
+
 @pytest.mark.parametrize(
     "table",
     [

@@ -14,7 +14,7 @@ import numpy as np
 
 from plate_ocr.plates import PlateSampler, pick
 from plate_ocr.synth.face import draw_face
-from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors, uniform
+from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors, ramp, uniform
 
 # Car body colours, the background of a loose crop (RGB 0-1), and how common they are.
 _BODY = np.array(
@@ -45,13 +45,13 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Car body behind the plate: a base colour, vertical shading and a few horizontal bands
     (bumper edges, grille bars, the shadow under the bumper)."""
     colour = _BODY[pick(rng, _BODY_CDF)] * (0.8 + 0.4 * rng.random())
-    column = np.linspace(uniform(rng, (0.6, 1.3)), uniform(rng, (0.4, 1.1)), h, dtype=np.float32)
+    column = ramp(uniform(rng, (0.6, 1.3)), uniform(rng, (0.4, 1.1)), h)
     for _ in range(rng.integers(0, 4)):
         y0 = rng.integers(0, h)
         column[y0 : y0 + rng.integers(1, max(2, h // 4))] *= uniform(rng, (0.3, 1.6))
     if rng.random() < 0.1:  # grille bars
         column[rng.integers(0, 3) :: rng.integers(3, 8)] *= 0.4
-    row = np.linspace(1.0, uniform(rng, (0.8, 1.2)), w, dtype=np.float32)
+    row = ramp(1.0, uniform(rng, (0.8, 1.2)), w)
     return _grey_to_rgb(np.outer(column, row), colour)
 
 
@@ -60,7 +60,7 @@ def _place(face_shape, plate_box, text_box, rng, factors, h, w) -> np.ndarray:
     fh, fw = face_shape
     px0, py0, px1, py1 = plate_box
     scale = uniform(rng, factors.plate_width) * w / (px1 - px0)
-    angle = np.radians(np.clip(rng.normal(0, factors.rotation_deg), -8, 8))
+    angle = np.radians(min(max(rng.normal(0, factors.rotation_deg), -8), 8))
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     centre = np.array([(px0 + px1) / 2, (py0 + py1) / 2])
     target = np.array([w / 2 + rng.normal(0, 0.04) * w, h / 2 + rng.normal(0, 0.07) * h])
@@ -103,7 +103,7 @@ def render_plate(
     dst = _place(face.shape[:2], plate_box, text_box, rng, factors, h, w)
     # Shrink the face near its on-screen size first: warpPerspective samples without
     # filtering, and thin strokes would alias into broken digits.
-    on_screen = np.linalg.norm(dst[1] - dst[0]) / face.shape[1]
+    on_screen = np.sqrt((dst[1] - dst[0]) @ (dst[1] - dst[0])) / face.shape[1]
     if on_screen < 0.7:
         small = (
             max(2, round(face.shape[1] * on_screen * 1.25)),
@@ -165,8 +165,8 @@ def _light(scene: np.ndarray, rng: np.random.Generator, factors: Factors) -> np.
         )
     if rng.random() < factors.p_shadow:
         angle = rng.random() * 2 * np.pi
-        ys = np.linspace(-1, 1, h, dtype=np.float32) * np.float32(np.sin(angle))
-        xs = np.linspace(-1, 1, w, dtype=np.float32) * np.float32(np.cos(angle) * w / h)
+        ys = ramp(-1, 1, h) * np.float32(np.sin(angle))
+        xs = ramp(-1, 1, w) * np.float32(np.cos(angle) * w / h)
         edge = np.clip(
             (ys[:, None] + xs[None, :] - rng.normal(0, 0.8)) * uniform(rng, (1.0, 6.0)), 0, 1
         )

@@ -13,13 +13,14 @@ OpenCV's per-pixel kernels, so pixel work here goes through OpenCV.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from plate_ocr.plates import pick, split_groups
-from plate_ocr.synth.factors import Factors, uniform
+from plate_ocr.synth.factors import Factors, ramp, uniform
 from plate_ocr.synth.glyphs import CUTS, GLYPH_HEIGHT, STYLE_NAMES, glyph_set
 
 _DEALERS = (
@@ -46,7 +47,7 @@ def _plate_colour(rng: np.random.Generator, yellow: bool, fade: float) -> np.nda
         )
     else:
         colour = 0.86 + 0.12 * rng.random() + rng.normal(0, 0.012, 3)
-    return np.clip(colour + (0.92 - colour) * fade, 0, 1) * 255
+    return np.minimum(np.maximum(colour + (0.92 - colour) * fade, 0), 1) * 255
 
 
 def _ink_colour(rng: np.random.Generator, fade: float) -> np.ndarray:
@@ -88,8 +89,7 @@ LAYOUT = FaceLayout()
 
 
 def _separator(rng: np.random.Generator, factors: Factors) -> str:
-    cuts = np.cumsum([factors.p_dash, factors.p_dot, factors.p_colon, factors.p_ring])
-    return _SEPARATORS[int(np.searchsorted(cuts, rng.random(), side="right"))]
+    return _SEPARATORS[bisect_right(factors.separator_cuts, rng.random())]
 
 
 def _layout(label, rng, factors, glyphs, overhang):
@@ -178,7 +178,7 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     stretch = spare * rng.random() * LAYOUT.spread / len(seps)
     tx = x0 + margin + (spare - stretch * len(seps)) * uniform(rng, LAYOUT.text_position)
     ty = (plate_h - GLYPH_HEIGHT) / 2 + rng.normal(0, LAYOUT.text_drift) * plate_h
-    ty = int(round(np.clip(ty, 1, plate_h - GLYPH_HEIGHT - 1)))
+    ty = int(round(min(max(ty, 1), plate_h - GLYPH_HEIGHT - 1)))
     for group, x, mask in placed:
         x = int(round(tx + x + stretch * group))
         region = cover[ty : ty + GLYPH_HEIGHT, x : x + mask.shape[1]]
@@ -318,7 +318,7 @@ def _wear(face: np.ndarray, rng: np.random.Generator, factors: Factors) -> None:
     if rng.random() < factors.p_glare:
         cx, sx = rng.random() * w, w * uniform(rng, (0.08, 0.35))
         gx = np.exp(-0.5 * ((np.arange(w, dtype=np.float32) - cx) / sx) ** 2)
-        gy = np.linspace(1.0, rng.random(), h, dtype=np.float32)
+        gy = ramp(1.0, rng.random(), h)
         keep = cv2.convertScaleAbs(
             np.outer(gy, gx), alpha=-uniform(rng, (0.3, 0.6)) * 255, beta=255
         )

@@ -107,6 +107,12 @@ class Factors:
         weights = np.array([table.get(n, 0.0) if table else STYLE_WEIGHTS[n] for n in STYLE_NAMES])
         return np.cumsum(weights) / weights.sum()
 
+    @cached_property
+    def separator_cuts(self) -> list[float]:
+        """Cumulative chances of a dash, dot, colon and ring between two groups (past the
+        last: a space), built once: a plate draws its separators two or three times."""
+        return np.cumsum([self.p_dash, self.p_dot, self.p_colon, self.p_ring]).tolist()
+
 
 def _weights(name: str, weights, key, known) -> tuple | None:
     """A weight table as PlateSampler takes it ((key, weight) pairs), checked; None stays None."""
@@ -132,3 +138,15 @@ DEFAULT_FACTORS = Factors()
 
 def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return bounds[0] + (bounds[1] - bounds[0]) * rng.random()
+
+
+def ramp(start: float, stop: float, n: int) -> np.ndarray:
+    """``np.linspace(start, stop, n, dtype=np.float32)``, the same values at a quarter of
+    its cost: a plate draws a few short ramps, and linspace's checks cost more than they."""
+    y = np.arange(n, dtype=np.float64)
+    if n > 1:
+        y *= (stop - start) / (n - 1)
+    y += start
+    if n > 1:
+        y[-1] = stop
+    return y.astype(np.float32)
