@@ -92,6 +92,15 @@ def test_searches_run_and_report_rounded_draws(tmp_path, real_folder, option):
     assert all(len(cell.strip()) <= 10 for cell in swept), table
 
 
+def test_a_new_output_folder_is_made_before_training(tmp_path):
+    """paths.output_dir=NEW used to train to the end, then fail to write metrics.json."""
+    train(_compose(tmp_path / "new" / "run", "trainer=debug"))
+    assert (tmp_path / "new" / "run" / "metrics.json").is_file()
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UserError, match=r"paths.output_dir=.*a_file/run: cannot create it"):
+        train(_compose(tmp_path / "a_file" / "run", "trainer=debug"))
+
+
 @pytest.mark.parametrize("option", _options("experiment"))
 def test_every_experiment_runs(tmp_path, real_folder, option):
     cfg = _compose(
@@ -138,6 +147,23 @@ def test_synthetic_first_keeps_the_quickstart_budget_and_a_fifth_real(tmp_path):
     assert first.model == quickstart.model and epochs == quickstart.trainer.max_epochs
     for key in ("image_size", "channels", "epoch_size"):
         assert first.data[key] == quickstart.data[key]
+
+
+def test_synthetic_then_real_keeps_the_quickstart_budget(tmp_path):
+    """Its claim is a better reader for the same samples: the quickstart's epochs and epoch
+    size, synthetic plates only at first and mostly real crops at the end."""
+    from plate_ocr.data.mixing import RatioSchedule
+
+    quickstart, mix = (
+        _compose(tmp_path / name, f"experiment={name}", tiny=False)
+        for name in ("quickstart", "synthetic_then_real")
+    )
+    epochs = mix.trainer.max_epochs
+    schedule = RatioSchedule(0.2, mix.data.real_ratio_schedule)
+    assert schedule.at(0) == 0.0 and schedule.at(epochs - 1) == 0.8
+    assert epochs == quickstart.trainer.max_epochs
+    assert mix.data.epoch_size == quickstart.data.epoch_size
+    assert list(mix.data.image_size) == [32, 160] and mix.model.net.sequence == "conv"
 
 
 def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
