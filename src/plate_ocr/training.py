@@ -58,6 +58,13 @@ def train(cfg: DictConfig) -> float:
         )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
+    try:  # made now: a folder given by paths.output_dir failed only at the end, after training
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(
+            f"paths.output_dir={output_dir}: cannot create it ({error.strerror}); "
+            "choose a writable folder"
+        ) from None
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     log.info(
