@@ -103,7 +103,8 @@ def render_plate(
     dst = _place(face.shape[:2], plate_box, text_box, rng, factors, h, w)
     # Shrink the face near its on-screen size first: warpPerspective samples without
     # filtering, and thin strokes would alias into broken digits.
-    on_screen = np.sqrt((dst[1] - dst[0]) @ (dst[1] - dst[0])) / face.shape[1]
+    top = dst[1] - dst[0]
+    on_screen = np.sqrt(top @ top) / face.shape[1]  # np.linalg.norm, less its overhead
     if on_screen < 0.7:
         small = (
             max(2, round(face.shape[1] * on_screen * 1.25)),
