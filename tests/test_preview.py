@@ -53,6 +53,17 @@ def test_preview_verb_uses_the_composed_training_config(tmp_path, write_crop, mo
     assert sheet.shape == (2 * len(STRENGTHS) * tile_h + GAP, 2 * tile_w + GAP, 3)
 
 
+def test_options_may_come_between_the_sheet_and_the_overrides(tmp_path, write_crop, monkeypatch):
+    """`preview OUT --real-dir D KEY=VALUE` once failed: "unrecognized arguments"."""
+    write_crop(tmp_path / "crops" / "12345611616.jpg")
+    out = tmp_path / "preview.png"
+    monkeypatch.chdir(REPO)
+    args = ["preview", str(out), "--real-dir", str(tmp_path / "crops"), "--n", "1"]
+    overrides = ["experiment=quickstart", "data.real_fold=null", "data.image_size=[48,160]"]
+    assert main([*args, *overrides]) == 0
+    assert cv2.imread(str(out)).shape[0] == 2 * len(STRENGTHS) * _tile((48, 160))[0] + GAP
+
+
 def test_preview_wants_a_png_name(tmp_path, capsys):
     assert main(["preview", str(tmp_path / "sheet.jpg")]) == 2
     assert "name it *.png" in capsys.readouterr().err

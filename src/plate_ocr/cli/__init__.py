@@ -30,13 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plate-ocr", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"plate-ocr {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    chosen = None
     for name, (module_name, help_text) in VERBS.items():
         sub = verbs.add_parser(name, help=help_text, description=help_text)
         if argv and argv[0] == name:
             module = importlib.import_module(module_name)
             module.add_arguments(sub)
-            sub.set_defaults(run=module.run)
-    args = parser.parse_args(argv)
+            sub.set_defaults(run=module.run, verb=name)
+            chosen = sub
+    # A verb's options may come between its positionals (`preview OUT --real-dir D KEY=VALUE`);
+    # without one (--version, --help, no or an unknown verb) the top parser answers.
+    args = parser.parse_args(argv) if chosen is None else chosen.parse_intermixed_args(argv[1:])
     try:
         return args.run(args)
     except UserError as error:
