@@ -89,8 +89,13 @@ def test_batches_hold_natural_lengths(real_folder):
 
 
 def test_missing_real_folder_says_how_to_fix():
-    with pytest.raises(UserError, match=r"data.real_dir=PATH .* or data.real_ratio=0"):
+    with pytest.raises(UserError, match=r"^data.real_ratio=0.2 asks .* data.real_dir=PATH"):
         PlateDataModule(real_ratio=0.2)
+    # synthetic_then_real without a folder: the schedule asks, not the ratio of 0
+    with pytest.raises(
+        UserError, match=r"^data.real_ratio_schedule=\[\[0, 0.0\], \[6, 0.8\]\] asks"
+    ):
+        PlateDataModule(real_ratio=0.0, real_ratio_schedule=[[0, 0.0], [6, 0.8]])
     with pytest.raises(UserError, match="does not exist: set data.real_dir"):
         _datamodule(real_dir="/no/such/folder")
 

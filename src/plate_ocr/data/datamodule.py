@@ -150,9 +150,15 @@ class PlateDataModule(pl.LightningDataModule):
             real_ratio = 0.2 if real_dir else 0.0
         self.schedule = RatioSchedule(real_ratio, real_ratio_schedule)
         if self.schedule.uses_real and not real_dir:
+            asking = (
+                f"data.real_ratio={real_ratio}"
+                if real_ratio > 0
+                else f"data.real_ratio_schedule={[list(step) for step in self.schedule.steps]}"
+            )
             raise UserError(
-                f"data.real_ratio={real_ratio} asks for real crops but no real folder is set: "
-                "pass data.real_dir=PATH (a folder of labelled crops) or data.real_ratio=0"
+                f"{asking} asks for real crops but no real folder is set: pass "
+                "data.real_dir=PATH (a folder of labelled crops), or train on synthetic plates "
+                "alone with data.real_ratio=0 data.real_ratio_schedule=null"
             )
         self.real_dir, self.synthetic_dir = real_dir, synthetic_dir
         self.epoch_size = int(epoch_size)
