@@ -2,11 +2,14 @@
 
     python benchmarks/train_speed.py [--models crnn_small,crnn_small_conv] [--input 32x128]
                                      [--batch 64] [--threads 2] [--seconds 5]
+                                     [--precision 32-true,bf16-mixed]
 
 One AdamW step per batch of random one-channel images and random 10-digit labels, as
 ``PlateRecognizer.training_step`` computes its loss; no data loading, so this is the ceiling
 the loaders feed (``benchmarks/data_speed.py`` measures them). Default: two threads, the
-machines this project trains on. ``--profile`` prints the top operators of the first model.
+machines this project trains on. ``--precision`` times each model at each of Lightning's
+precisions given (``bf16-mixed``: the forward pass under CPU autocast, as ``trainer.precision``
+runs it). ``--profile`` prints the top operators of the first model.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from latency import build_network
 from plate_ocr.model.recognizer import PlateRecognizer
 
 
-def _step_function(model: str, image_size: tuple[int, int], batch: int):
+def _step_function(model: str, image_size: tuple[int, int], batch: int, precision: str):
     """One optimisation step of ``model`` on a fixed random batch."""
+    if precision not in ("32-true", "bf16-mixed"):
+        raise SystemExit(f"--precision {precision}: use 32-true or bf16-mixed")
     recognizer = PlateRecognizer(build_network(model, image_size).train(), torch.optim.AdamW)
     optimizer = torch.optim.AdamW(recognizer.parameters(), lr=1e-3)
     images = torch.rand(batch, 1, *image_size)
@@ -31,7 +36,8 @@ def _step_function(model: str, image_size: tuple[int, int], batch: int):
     labels = ["".join(rng.choice("0123456789") for _ in range(10)) for _ in range(batch)]
 
     def step() -> None:
-        loss = recognizer.ctc_loss(recognizer(images), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+            loss = recognizer.ctc_loss(recognizer(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -46,15 +52,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0, help="timed per model")
+    parser.add_argument("--precision", default="32-true", help="comma-separated")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     image_size = tuple(int(v) for v in args.input.split("x"))
 
-    print("| model | input | batch | threads | ms / step (median) | plates / s |")
-    print("|---|---|---|---|---|---|")
-    for k, model in enumerate(args.models.split(",")):
-        step = _step_function(model, image_size, args.batch)
+    print("| model | precision | input | batch | threads | ms / step (median) | plates / s |")
+    print("|---|---|---|---|---|---|---|")
+    runs = [(m, p) for m in args.models.split(",") for p in args.precision.split(",")]
+    for k, (model, precision) in enumerate(runs):
+        step = _step_function(model, image_size, args.batch, precision)
         for _ in range(3):  # warm up: allocations, oneDNN kernel selection
             step()
         times, start = [], time.perf_counter()
@@ -63,8 +71,8 @@ def main() -> None:
             step()
             times.append(time.perf_counter() - begin)
         ms = statistics.median(times) * 1000
-        print(f"| {model} | {args.input} | {args.batch} | {args.threads} | {ms:.1f} | "
-              f"{args.batch / ms * 1000:.0f} |")  # fmt: skip
+        print(f"| {model} | {precision} | {args.input} | {args.batch} | {args.threads} | "
+              f"{ms:.1f} | {args.batch / ms * 1000:.0f} |")  # fmt: skip
         if args.profile and k == 0:
             with torch.profiler.profile() as profiler:
                 for _ in range(5):

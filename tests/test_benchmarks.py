@@ -116,12 +116,16 @@ def test_latency_benchmark_prints_a_row_per_engine():
 def test_train_speed_benchmark_prints_a_row_per_model():
     command = [sys.executable, "benchmarks/train_speed.py",
                "--models", "crnn_small,crnn_small_conv",
-               "--input", "16x96", "--batch", "4", "--seconds", "0.01"]  # fmt: skip
+               "--input", "16x96", "--batch", "4", "--seconds", "0.01",
+               "--precision", "32-true,bf16-mixed"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| crnn")]
-    assert [row[0] for row in rows] == ["| crnn_small", "| crnn_small_conv"]
-    assert all(float(row[5].rstrip(" |")) > 0 for row in rows)
+    assert [(row[0], row[1]) for row in rows] == [
+        ("| crnn_small", "32-true"), ("| crnn_small", "bf16-mixed"),
+        ("| crnn_small_conv", "32-true"), ("| crnn_small_conv", "bf16-mixed"),
+    ]  # fmt: skip
+    assert all(float(row[6].rstrip(" |")) > 0 for row in rows)
 
 
 def test_synth_speed_benchmark_prints_the_cold_and_steady_rates():
