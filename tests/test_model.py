@@ -100,6 +100,18 @@ def test_recognizer_learns_a_fixed_batch(sequence):
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
+@pytest.mark.parametrize("sequence", ["bilstm", "conv"])
+def test_bf16_mixed_keeps_the_logits_in_float32(sequence):
+    """trainer.precision=bf16-mixed runs the network under CPU autocast; CTC must still get
+    float32 logits, not bfloat16 ones rounded to three significant digits."""
+    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16, sequence=sequence).eval()
+    images = torch.rand(2, 1, 32, 96)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = net(images)
+    assert logits.dtype == net.log_probs(images).dtype == torch.float32
+    assert torch.allclose(logits, net(images), atol=0.02)  # the same network, rounded inside
+
+
 def _optimizer(lr=0.01):
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
 

@@ -160,6 +160,11 @@ class CRNN(nn.Module):
         x = self.sequence(self.project(x))
         if isinstance(x, tuple):  # a recurrent layer's (outputs, state)
             x = x[0]
+        if torch.is_autocast_enabled(x.device.type):
+            # logits in float32 under bf16-mixed: CTC's gradient is the softmax less the
+            # alignment's posterior, and bfloat16 logits (three significant digits) blur it
+            with torch.autocast(x.device.type, enabled=False):
+                return self.classifier(x.float())
         return self.classifier(x)
 
     def log_probs(self, images: torch.Tensor) -> torch.Tensor:
