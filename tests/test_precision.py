@@ -37,7 +37,7 @@ def test_auto_follows_the_gpu_when_there_is_one(machine):
     machine(cpu_bf16=False, cuda=True, cuda_bf16=True)
     assert fastest_precision("auto") == fastest_precision("gpu") == "bf16-mixed"
     machine(cpu_bf16=True, cuda=True, cuda_bf16=False)  # e.g. a V100: no bfloat16
-    assert fastest_precision("auto") == "32-true"
+    assert fastest_precision("auto") == fastest_precision("gpu") == "32-true"
     assert fastest_precision("cpu") == "bf16-mixed"
 
 
@@ -45,7 +45,9 @@ def test_this_cpu_answers_without_error():
     assert precision.cpu_has_bfloat16() in (True, False)
 
 
-@pytest.mark.parametrize(("trainer", "accelerator"), [("default", "auto"), ("cpu", "cpu")])
+@pytest.mark.parametrize(
+    ("trainer", "accelerator"), [("default", "auto"), ("cpu", "cpu"), ("gpu", "gpu")]
+)
 def test_trainer_configs_resolve_it_and_an_override_wins(trainer, accelerator):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         chosen = compose("train", overrides=[f"trainer={trainer}"])

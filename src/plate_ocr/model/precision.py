@@ -21,7 +21,8 @@ def cpu_has_bfloat16() -> bool:
 def fastest_precision(accelerator: str) -> str:
     """``bf16-mixed`` where ``accelerator`` computes bfloat16 natively, else ``32-true``."""
     if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
+        native = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return "bf16-mixed" if native else "32-true"
     if accelerator in ("cpu", "auto") and cpu_has_bfloat16():
         return "bf16-mixed"
     return "32-true"
