@@ -29,7 +29,7 @@ def _trainer(*overrides: str):
 
 
 def test_cpu_trainers_stay_in_float32_and_an_override_wins():
-    """bf16-mixed steps faster on this CPU but read less at the same budget (README)."""
+    """bf16-mixed steps faster on this CPU but read no more in the same minutes (README)."""
     for trainer in ("default", "cpu", "debug"):
         assert _trainer(f"trainer={trainer}").precision == "32-true"
     # the opt-in the README gives, without Hydra's "+"
