@@ -140,3 +140,37 @@ def test_synth_speed_benchmark_prints_the_cold_and_steady_rates():
         "render_plate only",
     ]
     assert all(float(row.split("plates/s CPU")[0].split()[-1]) > 0 for row in rows)
+
+
+def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
+    tmp_path, real_folder, tiny_checkpoint
+):
+    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.reader import PlateReader
+
+    run_dir = tmp_path / "runs" / "r0.2_fold1"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.ckpt").write_bytes(tiny_checkpoint.read_bytes())
+    results = tmp_path / "results"
+    results.mkdir()
+    runs = [
+        {"tag": "t", "ratio": 0.2, "fold": 1, "extra": ["seed=1"], "run_dir": str(run_dir)},
+        {"tag": "other", "ratio": 0.2, "fold": 1, "extra": [], "run_dir": str(tmp_path / "x")},
+    ]
+    (results / "accuracy_runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    command = [sys.executable, "benchmarks/reading.py", "--tag", "t",
+               "--real-dir", str(real_folder), "--results", str(results)]  # fmt: skip
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (record,) = [json.loads(line) for line in (results / "reading_runs.jsonl").open()]
+    assert record["run_dir"] == str(run_dir) and record["fold"] == 1
+    assert list(record["seq_acc"]) == list(_load("reading").OPTIONS)
+    # each number is what reading the fold's held-out crops that way gives
+    crops = PlateFolder(real_splits(real_folder, 1)["validation"])
+    assert record["plates"] == len(crops.labels) > 0
+    voted = PlateReader(run_dir / "checkpoints" / "last.ckpt", constrained=True, vote=True)
+    right = sum(r.text == t for r, t in zip(voted(crops.images), crops.labels, strict=True))
+    assert record["seq_acc"]["constrained, vote"] == pytest.approx(right / len(crops.labels))
+    assert "| t | constrained, vote | 1 |" in first.stdout
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "0 runs to read, 1 read" in again.stdout

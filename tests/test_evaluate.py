@@ -105,6 +105,24 @@ def test_report_on_tiny_model_and_folder(tmp_path, tiny_checkpoint, real_folder)
     assert "errors_real.png" in markdown
 
 
+def test_framing_vote_is_used_and_reported(tmp_path, tiny_checkpoint, real_folder):
+    cfg = _compose(
+        tmp_path,
+        f"ckpt_path={tiny_checkpoint}",
+        f"data.real_dir={real_folder}",
+        "data.synthetic_test_size=0",
+        "framing_vote=true",
+    )
+    report = evaluate(cfg)
+    files = sorted((real_folder / "test").glob("*.jpg"))
+    readings = PlateReader(tiny_checkpoint, vote=True).read([read_rgb(f) for f in files])
+    truths = [f.stem.split("_")[0] for f in files]
+    right = sum(map(str.__eq__, truths, [r.text for r in readings]))
+    assert report["framing_vote"] is True
+    assert report["sources"]["real"]["seq_acc"] == pytest.approx(right / len(files), abs=1e-6)
+    assert "a vote of three framings" in (tmp_path / REPORT_MD).read_text()
+
+
 def test_any_flat_folder_scores_every_crop_with_split_all(tmp_path, tiny_checkpoint, write_crop):
     folder = tmp_path / "crops"
     for i, label in enumerate(["0730011107", "12345611616", "150311016", "14379400016"]):

@@ -9,11 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from plate_ocr.cli import main
 from plate_ocr.data.folder import read_rgb
-from plate_ocr.model.codec import Reading
-from plate_ocr.reader import PlateReader, _as_rgb
+from plate_ocr.model.codec import BLANK, Reading
+from plate_ocr.plates import ALPHABET
+from plate_ocr.reader import VOTE_FRAMINGS, PlateReader, _as_rgb, majority, reframe
 
 
 @pytest.fixture
@@ -124,3 +126,53 @@ def test_version_is_printed(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"plate-ocr {plate_ocr.__version__}"
+
+
+def test_majority_keeps_the_agreed_text_and_a_split_vote_reads_as_less_sure():
+    agreed = majority([Reading("123", 0.9), Reading("128", 0.99), Reading("123", 0.6)])
+    assert agreed.text == "123" and agreed.confidence == pytest.approx((0.9 + 0.6) / 3)
+    # three different texts: the most confident wins, at a third of its confidence
+    split = majority([Reading("1", 0.5), Reading("2", 0.7), Reading("3", 0.6)])
+    assert split.text == "2" and split.confidence == pytest.approx(0.7 / 3)
+
+
+def test_reframe_cuts_or_pads_by_the_height_fraction_and_half_the_width_fraction():
+    image = np.arange(100 * 400 * 3, dtype=np.uint32).astype(np.uint8).reshape(100, 400, 3)
+    assert reframe(image, 0.0) is image
+    tight, loose = reframe(image, -0.06), reframe(image, 0.06)
+    assert tight.shape == (88, 376, 3) and np.array_equal(tight, image[6:94, 12:388])
+    assert loose.shape == (112, 424, 3) and np.array_equal(loose[6:106, 12:412], image)
+    assert np.array_equal(loose[0, 12:412], image[0])  # the padding repeats the edge
+    sliver = np.zeros((2, 30, 3), np.uint8)  # nothing would be left: read as given
+    assert reframe(sliver, -0.5) is sliver
+
+
+def _brightness_digit(batch) -> torch.Tensor:
+    """Log-probabilities that spell 7 when the batch's mean brightness is in (0.80, 0.82), else
+    1: framings of a crop with a dark end differ in brightness, so they read differently."""
+    digit = 7 if 0.80 < batch.mean() < 0.82 else 1
+    log_probs = torch.full((len(batch), 4, len(ALPHABET) + 1), -20.0)
+    log_probs[:, :, BLANK] = 0.0
+    log_probs[:, 0, BLANK], log_probs[:, 0, ALPHABET.index(str(digit)) + 1] = -20.0, 0.0
+    return log_probs
+
+
+def test_a_vote_is_the_majority_of_reading_each_framing(tiny_checkpoint, monkeypatch):
+    crop = np.full((60, 200, 3), 230, np.uint8)
+    crop[:, :20] = 0  # a dark end: as given 0.81 bright, tighter 0.83, looser 0.79
+    monkeypatch.setattr(PlateReader, "log_probs", lambda self, batch: _brightness_digit(batch))
+    plain = PlateReader(tiny_checkpoint)
+    each = [plain.read([reframe(crop, m)])[0] for m in VOTE_FRAMINGS]
+    assert [r.text for r in each] == ["7", "1", "1"]
+    assert plain.read([crop]) == [each[0]]  # without a vote the crop is read as given, once
+    voted = PlateReader(tiny_checkpoint, vote=True).read([crop])
+    assert voted == [majority(each)] and voted[0].text == "1"  # two framings of three
+
+
+def test_predict_vote_flag_reads_with_a_vote(capsys, tiny_checkpoint, real_folder):
+    files = sorted((real_folder / "test").glob("*.jpg"))[:4]
+    args = ["predict", str(tiny_checkpoint), *map(str, files), "--vote", "--format", "json"]
+    assert main(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    voted = PlateReader(tiny_checkpoint, vote=True).read([read_rgb(p) for p in files])
+    assert [r["plate"] for r in rows] == [r.display for r in voted]

@@ -194,11 +194,12 @@ def evaluate(cfg: DictConfig) -> dict:
     """Score ``cfg.ckpt_path`` on each source, write the reports in ``cfg.paths.output_dir``."""
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    reader = PlateReader(cfg.ckpt_path, constrained=cfg.constrained_decoding)
+    reader = PlateReader(cfg.ckpt_path, constrained=cfg.constrained_decoding, vote=cfg.framing_vote)
     report = {
         "checkpoint": str(cfg.ckpt_path),
         "engine": reader.engine,
         "decoding": "constrained" if cfg.constrained_decoding else "greedy",
+        "framing_vote": bool(cfg.framing_vote),
         "image_size": list(reader.image_size),
         "channels": reader.in_channels,
         "sources": {},
@@ -270,7 +271,8 @@ def markdown(report: dict, galleries: dict[str, str]) -> str:
     lines = [
         f"# Evaluation of `{report['checkpoint']}`",
         "",
-        f"{report['engine']}, {report['decoding']} decoding, input "
+        f"{report['engine']}, {report['decoding']} decoding"
+        f"{', a vote of three framings' if report.get('framing_vote') else ''}, input "
         f"{report['image_size'][0]}x{report['image_size'][1]}, {report['channels']} channel(s).",
         "",
         summary_table(report),

@@ -24,6 +24,11 @@ from plate_ocr.model.codec import Reading, decode
 from plate_ocr.model.crnn import CRNN
 
 ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as JSON
+# Framings a vote reads each crop in: as given, tighter and looser by this fraction of the
+# height at the top and bottom (half that of the width at the ends, where plates have less
+# margin). On held-out LPA crops a tighter crop alone reads 0.03 fewer plates: the vote
+# keeps what the framings agree on.
+VOTE_FRAMINGS = (0.0, -0.06, 0.06)
 
 
 class PlateReader:
@@ -35,7 +40,8 @@ class PlateReader:
     cores to use; a batch is split into that many parts read at once, each on one ONNX
     Runtime thread (twice the plates per second of one batch on two intra-op threads).
     None leaves ONNX Runtime its defaults. PyTorch's threads are process-wide:
-    ``torch.set_num_threads``.
+    ``torch.set_num_threads``. ``vote``: read each crop in three framings (as given, a little
+    tighter, a little looser) and keep the text most of them read, for three times the work.
     """
 
     BATCH = 64  # crops per forward pass: past this, throughput on a CPU barely grows
@@ -47,8 +53,10 @@ class PlateReader:
         constrained: bool = False,
         device: str | None = None,
         threads: int | None = None,
+        vote: bool = False,
     ):
         self.constrained = constrained
+        self.framings = VOTE_FRAMINGS if vote else VOTE_FRAMINGS[:1]
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.session = None
         self._pool: ThreadPoolExecutor | None = None
@@ -113,7 +121,43 @@ class PlateReader:
         return [reading for part in self._pool.map(self._read_part, chunks) for reading in part]
 
     def _read_part(self, images: Sequence[np.ndarray]) -> list[Reading]:
-        return decode(self.log_probs(self.preprocess(images)), self.constrained)
+        votes = [
+            decode(
+                self.log_probs(self.preprocess([reframe(im, margin) for im in images])),
+                self.constrained,
+            )
+            for margin in self.framings
+        ]
+        return (
+            votes[0]
+            if len(votes) == 1
+            else [majority(column) for column in zip(*votes, strict=True)]
+        )
+
+
+def reframe(image: np.ndarray, margin: float) -> np.ndarray:
+    """The crop ``margin`` of its height tighter (< 0) or looser (> 0) at the top and bottom,
+    half that of its width at each end; a loose side repeats the crop's edge pixels."""
+    if margin == 0:
+        return image
+    height, width = image.shape[:2]
+    dy, dx = round(abs(margin) * height), round(abs(margin) / 2 * width)
+    if margin > 0:
+        return cv2.copyMakeBorder(image, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
+    if height - 2 * dy < 1 or width - 2 * dx < 1:
+        return image
+    return image[dy : height - dy, dx : width - dx]
+
+
+def majority(readings: Sequence[Reading]) -> Reading:
+    """The text most readings agree on, ties to the larger summed confidence. Its confidence
+    is that sum over all readings, so a split vote reads as less sure."""
+    support: dict[str, tuple[int, float]] = {}
+    for reading in readings:
+        count, total = support.get(reading.text, (0, 0.0))
+        support[reading.text] = (count + 1, total + reading.confidence)
+    text = max(support, key=support.__getitem__)
+    return Reading(text, support[text][1] / len(readings))
 
 
 def _onnx_session(path: Path, device: str, threads: int | None):

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--constrained", action="store_true", help="decode only valid Algerian plate numbers"
     )
+    parser.add_argument(
+        "--vote",
+        action="store_true",
+        help="read each crop as given, tighter and looser, keep the majority (3x the work)",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
 
@@ -65,7 +70,9 @@ class _Printer:
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch-size {args.batch_size}: use 1 or more")
-    reader = PlateReader(args.model, constrained=args.constrained, device=args.device)
+    reader = PlateReader(
+        args.model, constrained=args.constrained, device=args.device, vote=args.vote
+    )
     printer, skipped = _Printer(args.format), 0
     batch: list[tuple[Path, np.ndarray]] = []
 

@@ -1,0 +1,109 @@
+"""Real accuracy by reading option: greedy or constrained decoding, with or without the vote of
+three framings, on the held-out plates of runs that ``benchmarks/accuracy.py`` trained.
+
+    python benchmarks/reading.py --tag sf-ft160 [--tag real160 ...]
+
+Each run recorded under a tag in ``accuracy_runs.jsonl`` has a run folder with
+``checkpoints/last.ckpt`` and a fold: its last checkpoint reads that fold's validation plates
+(which it never trained on) through ``PlateReader`` in the four ways, and one record per run
+goes to ``reading_runs.jsonl``. A run already read is not read again. The table gives each
+option's mean ± std over the runs and its gain over greedy, paired by run: the options need
+no training, so every run measures all four on the same plates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from accuracy import RESULTS, RUNS_FILE, _commit  # noqa: E402  (a sibling script)
+
+READINGS_FILE = "reading_runs.jsonl"
+OPTIONS = {  # name: PlateReader options
+    "greedy": {"constrained": False, "vote": False},
+    "constrained": {"constrained": True, "vote": False},
+    "greedy, vote": {"constrained": False, "vote": True},
+    "constrained, vote": {"constrained": True, "vote": True},
+}
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return (
+        [json.loads(line) for line in path.read_text().splitlines() if line]
+        if path.is_file()
+        else []
+    )
+
+
+def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
+    """One record per run: the share of its fold's validation plates read in each way."""
+    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.reader import PlateReader
+
+    records = []
+    for run in runs:
+        crops = PlateFolder(real_splits(real_dir, run["fold"])["validation"])
+        checkpoint = Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
+        scores = {}
+        for name, options in OPTIONS.items():
+            readings = PlateReader(checkpoint, device="cpu", **options)(crops.images)
+            right = sum(r.text == label for r, label in zip(readings, crops.labels, strict=True))
+            scores[name] = right / len(crops.labels)
+        records.append(
+            {key: run[key] for key in ("tag", "fold", "extra", "run_dir")}
+            | {"plates": len(crops.labels), "commit": _commit(), "seq_acc": scores}
+        )
+        print(f"{run['tag']} fold {run['fold']} {run['extra']}: {scores}", flush=True)
+    return records
+
+
+def table(records: list[dict]) -> str:
+    """Per tag and option: mean ± std over runs, and the mean gain over greedy by run."""
+    from plate_ocr.markdown import table as markdown_table
+    from plate_ocr.sweep import mean_std
+
+    rows = []
+    for tag in dict.fromkeys(r["tag"] for r in records):
+        runs = [r for r in records if r["tag"] == tag]
+        for name in OPTIONS:
+            values = [r["seq_acc"][name] for r in runs]
+            gains = [r["seq_acc"][name] - r["seq_acc"]["greedy"] for r in runs]
+            better = sum(g > 0 for g in gains)
+            rows.append(
+                [tag, name, len(runs), mean_std(values), f"{sum(gains) / len(gains):+.4f}",
+                 f"{better}/{len(runs)}"]
+            )  # fmt: skip
+    header = ["tag", "reading", "runs", "real seq_acc", "vs greedy", "runs better"]
+    return "\n".join(markdown_table(header, rows)) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tag", action="append", required=True, help="accuracy runs to read")
+    parser.add_argument(
+        "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where records are")
+    args = parser.parse_args()
+    done = _jsonl(args.results / READINGS_FILE)
+    read = {r["run_dir"] for r in done}
+    runs = [
+        r
+        for r in _jsonl(args.results / RUNS_FILE)
+        if r["tag"] in args.tag and "invalid" not in r and "scored_from" not in r
+    ]
+    todo = [r for r in runs if r["run_dir"] not in read]
+    print(f"{len(todo)} runs to read, {len(runs) - len(todo)} read")
+    new = read_runs(todo, args.real_dir)
+    with (args.results / READINGS_FILE).open("a") as out:
+        out.writelines(json.dumps(r) + "\n" for r in new)
+    wanted = {r["run_dir"] for r in runs}
+    print(table([r for r in done + new if r["run_dir"] in wanted]))
+
+
+if __name__ == "__main__":
+    main()
