@@ -8,7 +8,9 @@ Each run recorded under a tag in ``accuracy_runs.jsonl`` has a run folder with
 (which it never trained on) through ``PlateReader`` in the four ways, and one record per run
 goes to ``reading_runs.jsonl``. A run already read is not read again. The table gives each
 option's mean ± std over the runs and its gain over greedy, paired by run: the options need
-no training, so every run measures all four on the same plates.
+no training, so every run measures all four on the same plates. Each option's time per
+plate (reading the whole fold in one call, resizing included, on however many threads torch
+has) is recorded beside it: a figure for comparing options on one machine, not a latency.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,21 +51,26 @@ def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
     for run in runs:
         crops = PlateFolder(real_splits(real_dir, run["fold"])["validation"])
         checkpoint = Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
-        scores = {}
+        scores, ms = {}, {}
         for name, options in OPTIONS.items():
-            readings = PlateReader(checkpoint, device="cpu", **options)(crops.images)
+            reader = PlateReader(checkpoint, device="cpu", **options)
+            start = time.perf_counter()
+            readings = reader(crops.images)
+            ms[name] = round(1000 * (time.perf_counter() - start) / len(crops.labels), 3)
             right = sum(r.text == label for r, label in zip(readings, crops.labels, strict=True))
             scores[name] = right / len(crops.labels)
         records.append(
             {key: run[key] for key in ("tag", "fold", "extra", "run_dir")}
             | {"plates": len(crops.labels), "commit": _commit(), "seq_acc": scores}
+            | {"ms_per_plate": ms}
         )
         print(f"{run['tag']} fold {run['fold']} {run['extra']}: {scores}", flush=True)
     return records
 
 
 def table(records: list[dict]) -> str:
-    """Per tag and option: mean ± std over runs, and the mean gain over greedy by run."""
+    """Per tag and option: mean ± std over runs, the mean gain over greedy by run, and the
+    mean time per plate over the runs that recorded one."""
     from plate_ocr.markdown import table as markdown_table
     from plate_ocr.sweep import mean_std
 
@@ -73,11 +81,12 @@ def table(records: list[dict]) -> str:
             values = [r["seq_acc"][name] for r in runs]
             gains = [r["seq_acc"][name] - r["seq_acc"]["greedy"] for r in runs]
             better = sum(g > 0 for g in gains)
+            times = [r["ms_per_plate"][name] for r in runs if "ms_per_plate" in r]
             rows.append(
                 [tag, name, len(runs), mean_std(values), f"{sum(gains) / len(gains):+.4f}",
-                 f"{better}/{len(runs)}"]
+                 f"{better}/{len(runs)}", f"{sum(times) / len(times):.2f}" if times else "-"]
             )  # fmt: skip
-    header = ["tag", "reading", "runs", "real seq_acc", "vs greedy", "runs better"]
+    header = ["tag", "reading", "runs", "real seq_acc", "vs greedy", "runs better", "ms/plate"]
     return "\n".join(markdown_table(header, rows)) + "\n"
 
 

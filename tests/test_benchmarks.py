@@ -172,5 +172,7 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     right = sum(r.text == t for r, t in zip(voted(crops.images), crops.labels, strict=True))
     assert record["seq_acc"]["constrained, vote"] == pytest.approx(right / len(crops.labels))
     assert "| t | constrained, vote | 1 |" in first.stdout
+    assert list(record["ms_per_plate"]) == list(record["seq_acc"])
+    assert all(ms > 0 for ms in record["ms_per_plate"].values())
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 runs to read, 1 read" in again.stdout

@@ -1,9 +1,17 @@
+import itertools
 import math
 
 import pytest
 import torch
 
-from plate_ocr.model.codec import BLANK, constrained_decode, encode, greedy_decode
+from plate_ocr.model import codec
+from plate_ocr.model.codec import (
+    BLANK,
+    constrained_decode,
+    encode,
+    greedy_decode,
+    text_probabilities,
+)
 
 
 def _log_probs(columns: list[dict[int, float]], classes: int = 11) -> torch.Tensor:
@@ -55,3 +63,46 @@ def test_constrained_decode_picks_a_valid_plate():
 def test_constrained_decode_falls_back_to_greedy_when_nothing_is_valid():
     columns = _path("123")
     assert constrained_decode(_log_probs(columns))[0].text == "123"
+
+
+def test_text_probabilities_sum_every_alignment():
+    # Brute force over all 11**4 paths of four columns: those that collapse to "12".
+    torch.manual_seed(0)
+    log_probs = torch.randn(1, 4, 11).log_softmax(-1)
+    total = 0.0
+    for path in itertools.product(range(11), repeat=4):
+        if greedy_decode(_one_hot(path))[0].text == "12":
+            total += math.exp(sum(log_probs[0, t, k].item() for t, k in enumerate(path)))
+    assert text_probabilities(log_probs, ["12"]).item() == pytest.approx(total, rel=1e-4)
+
+
+def test_a_sure_valid_greedy_reading_skips_the_search(monkeypatch):
+    def no_search(*args):
+        raise AssertionError("searched a plate whose greedy reading is sure")
+
+    monkeypatch.setattr(codec, "_prefix_beam_search", no_search)
+    (reading,) = constrained_decode(_log_probs(_path("12345611616")))
+    assert reading.text == "12345611616"
+    assert reading.confidence == pytest.approx(0.98**22, rel=0.05)
+
+
+def test_the_shortcut_reads_what_the_search_reads():
+    # Noisy paths: some greedy readings are sure, some unsure, some invalid.
+    generator = torch.Generator().manual_seed(3)
+    labels = ["12345611616", "0730011107", "150311016", "1122334455"] * 8
+    columns = [_path(label) + [{BLANK: 0.98}] * (22 - 2 * len(label)) for label in labels]
+    clean = torch.cat([_log_probs(c) for c in columns])
+    noise = torch.linspace(0.5, 4.0, len(labels))[:, None, None]  # from sure to lost
+    log_probs = (clean + noise * torch.randn(clean.shape, generator=generator)).log_softmax(-1)
+    greedy = greedy_decode(log_probs)
+    sure = codec._sure_readings(log_probs, greedy)
+    assert 0 < len(sure) < len(labels)  # both ways are exercised
+    for i, reading in enumerate(constrained_decode(log_probs)):
+        search = codec._prefix_beam_search(log_probs[i].numpy(), 16) or greedy[i]
+        assert reading.text == search.text
+        # the shortcut's probability is exact; the search's misses the alignments it pruned
+        assert search.confidence * (1 - 1e-5) <= reading.confidence <= search.confidence * 1.05
+
+
+def _one_hot(path: tuple[int, ...]) -> torch.Tensor:
+    return torch.nn.functional.one_hot(torch.tensor([path]), 11).float()

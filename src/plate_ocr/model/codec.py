@@ -63,13 +63,46 @@ def constrained_decode(log_probs: torch.Tensor, beam_width: int = 16) -> list[Re
     Beams longer than a plate are pruned as they grow; at the end only valid plates
     (9-11 digits, known wilaya) compete. Falls back to greedy when no beam is valid,
     so the caller always gets a reading and can see it is invalid.
+
+    Most plates skip the search, exactly: when the greedy text is a valid plate whose
+    probability (summed over all its alignments) is above one half, no other text can be
+    as probable, so it is the answer the search looks for.
     """
     greedy = greedy_decode(log_probs)
+    sure = _sure_readings(log_probs, greedy)
     array = log_probs.detach().float().cpu().numpy()
     return [
-        _prefix_beam_search(sample, beam_width) or fallback
-        for sample, fallback in zip(array, greedy, strict=True)
+        sure.get(i) or _prefix_beam_search(sample, beam_width) or fallback
+        for i, (sample, fallback) in enumerate(zip(array, greedy, strict=True))
     ]
+
+
+def text_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    """P(text | image) for one non-empty text per image, summed over every CTC alignment."""
+    targets, lengths = encode(texts)
+    batch, columns, _ = log_probs.shape
+    nll = torch.nn.functional.ctc_loss(
+        log_probs.detach().float().cpu().transpose(0, 1),
+        targets,
+        torch.full((batch,), columns, dtype=torch.long),
+        lengths,
+        blank=BLANK,
+        reduction="none",
+    )
+    return torch.exp(-nll)
+
+
+def _sure_readings(log_probs: torch.Tensor, greedy: list[Reading]) -> dict[int, Reading]:
+    """The greedy readings that are valid plates with probability above one half, by index."""
+    valid = [i for i, reading in enumerate(greedy) if is_valid_plate(reading.text)]
+    if not valid:
+        return {}
+    probabilities = text_probabilities(log_probs[valid], [greedy[i].text for i in valid])
+    return {
+        i: Reading(greedy[i].text, p)
+        for i, p in zip(valid, probabilities.tolist(), strict=True)
+        if p > 0.5
+    }
 
 
 def _logsumexp(a: float, b: float) -> float:
