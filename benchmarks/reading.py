@@ -9,8 +9,8 @@ Each run recorded under a tag in ``accuracy_runs.jsonl`` has a run folder with
 goes to ``reading_runs.jsonl``. A run already read is not read again. The table gives each
 option's mean ± std over the runs and its gain over greedy, paired by run: the options need
 no training, so every run measures all four on the same plates. Each option's time per
-plate (reading the whole fold in one call, resizing included, on however many threads torch
-has) is recorded beside it: a figure for comparing options on one machine, not a latency.
+plate (reading the whole fold in one call, resizing included, on one thread) is recorded
+beside it: a figure for comparing options on one machine, not a latency.
 """
 
 from __future__ import annotations
@@ -44,8 +44,12 @@ def _jsonl(path: Path) -> list[dict]:
 
 def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
     """One record per run: the share of its fold's validation plates read in each way."""
+    import torch
+
     from plate_ocr.data.folder import PlateFolder, real_splits
     from plate_ocr.reader import PlateReader
+
+    torch.set_num_threads(1)  # steadier times beside other work
 
     records = []
     for run in runs:
@@ -54,6 +58,7 @@ def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
         scores, ms = {}, {}
         for name, options in OPTIONS.items():
             reader = PlateReader(checkpoint, device="cpu", **options)
+            reader(crops.images[:8])  # warm up: the first call pays for lazy initialisation
             start = time.perf_counter()
             readings = reader(crops.images)
             ms[name] = round(1000 * (time.perf_counter() - start) / len(crops.labels), 3)
