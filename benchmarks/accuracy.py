@@ -172,7 +172,8 @@ def _score_other_folds(record: dict, run_dir: Path, folds: list[int], args) -> l
     from plate_ocr.model.metrics import PlateMetrics
     from plate_ocr.reader import PlateReader
 
-    reader = PlateReader(run_dir / "checkpoints" / "last.ckpt", device="cpu")
+    # greedy, as training's validation reads the folds the other records score
+    reader = PlateReader(run_dir / "checkpoints" / "last.ckpt", constrained=False, device="cpu")
     scored = []
     for fold in folds:
         crops = PlateFolder(real_splits(args.real_dir, fold)["validation"])

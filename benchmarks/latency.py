@@ -107,16 +107,20 @@ def main() -> None:
                 int8_path = quantize_int8(
                     onnx_path,
                     Path(folder) / f"{model}_{text}_int8.onnx",
-                    PlateReader(net, device="cpu").preprocess(synthetic_crops(256, size, seed=1)),
+                    PlateReader(net, constrained=False, device="cpu").preprocess(
+                        synthetic_crops(256, size, seed=1)
+                    ),
                 )
                 for device in devices:
                     readers = {
-                        "pytorch": PlateReader(net, device=device),
-                        "onnxruntime": PlateReader(onnx_path, device=device, threads=args.threads),
+                        "pytorch": PlateReader(net, constrained=False, device=device),
+                        "onnxruntime": PlateReader(
+                            onnx_path, constrained=False, device=device, threads=args.threads
+                        ),
                     }
                     if device == "cpu":
                         readers["onnxruntime-int8"] = PlateReader(
-                            int8_path, device=device, threads=args.threads
+                            int8_path, constrained=False, device=device, threads=args.threads
                         )
                     for engine, reader in readers.items():
                         if (

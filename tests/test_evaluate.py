@@ -75,6 +75,7 @@ def test_report_on_tiny_model_and_folder(tmp_path, tiny_checkpoint, real_folder)
     assert json.loads((tmp_path / REPORT_JSON).read_text()) == report
     assert report["checkpoint"] == str(tiny_checkpoint)
     assert report["image_size"] == [32, 96] and report["channels"] == 1
+    assert report["decoding"] == "constrained"  # as PlateReader reads by default
     assert set(report["sources"]) == {"real", "synthetic"}
     assert report["sources"]["synthetic"]["n"] == 8
 

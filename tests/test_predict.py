@@ -176,3 +176,33 @@ def test_predict_vote_flag_reads_with_a_vote(capsys, tiny_checkpoint, real_folde
     rows = json.loads(capsys.readouterr().out)
     voted = PlateReader(tiny_checkpoint, vote=True).read([read_rgb(p) for p in files])
     assert [r["plate"] for r in rows] == [r.display for r in voted]
+
+
+def _one_digit_too_many(batch) -> torch.Tensor:
+    """Log-probabilities whose best path reads 12 digits: a valid plate, then a 3 barely more
+    likely than a blank."""
+    columns = []
+    for ch in "12345611616":
+        columns += [ALPHABET.index(ch) + 1, BLANK]
+    log_probs = torch.full((len(batch), len(columns) + 1, len(ALPHABET) + 1), -20.0)
+    log_probs[:, torch.arange(len(columns)), columns] = 0.0
+    log_probs[:, -1, ALPHABET.index("3") + 1] = np.log(0.55)
+    log_probs[:, -1, BLANK] = np.log(0.45)
+    return log_probs
+
+
+def test_predict_reads_valid_plates_unless_told_not_to(
+    capsys, monkeypatch, tiny_checkpoint, real_folder
+):
+    monkeypatch.setattr(PlateReader, "log_probs", lambda self, batch: _one_digit_too_many(batch))
+    command = [
+        "predict",
+        str(tiny_checkpoint),
+        str(sorted((real_folder / "test").glob("*.jpg"))[0]),
+    ]
+    assert main([*command, "--format", "json"]) == 0
+    (constrained,) = json.loads(capsys.readouterr().out)
+    assert main([*command, "--no-constrained", "--format", "json"]) == 0
+    (greedy,) = json.loads(capsys.readouterr().out)
+    assert constrained["plate"] == "123456 116 16"  # the default: the most probable valid plate
+    assert greedy["plate"] == "123456116163"  # the best path, one digit too many

@@ -31,7 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
-        "--constrained", action="store_true", help="decode only valid Algerian plate numbers"
+        "--constrained",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="read only valid Algerian plate numbers (default); --no-constrained: the best path",
     )
     parser.add_argument(
         "--vote",
