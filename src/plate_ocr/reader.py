@@ -43,7 +43,7 @@ class PlateReader:
     ``torch.set_num_threads``. ``constrained`` (the default): the most probable valid
     Algerian plate, by a CTC beam search that the greedy reading skips when it is a valid
     plate more probable than all else, as for most crops; on held-out LPA crops it read more
-    plates than greedy in 24 of 27 trainings, fewer in one, in greedy's time (README).
+    plates than greedy in nearly every training, in greedy's time (README).
     False: the best path, whatever its format. ``vote``: read each crop in three framings
     (as given, a little tighter, a little looser) and keep the text most of them read, for
     three times the work.
