@@ -107,9 +107,7 @@ def main() -> None:
                 int8_path = quantize_int8(
                     onnx_path,
                     Path(folder) / f"{model}_{text}_int8.onnx",
-                    PlateReader(net, constrained=False, device="cpu").preprocess(
-                        synthetic_crops(256, size, seed=1)
-                    ),
+                    PlateReader(net, device="cpu").preprocess(synthetic_crops(256, size, seed=1)),
                 )
                 for device in devices:
                     readers = {

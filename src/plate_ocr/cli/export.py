@@ -75,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
         crops = synthetic_crops(args.check_synthetic, net.image_size)
         if args.check_dir is not None:
             crops += folder_crops(args.check_dir)
-        # the reference is the checkpoint loaded afresh, untouched by the export; greedy on
-        # both sides compares what the networks output, not what decoding repairs
-        reference = PlateReader(args.checkpoint, constrained=False, device="cpu")
-        result = compare(reference, PlateReader(temporary, constrained=False, device="cpu"), crops)
+        # the reference is the checkpoint loaded afresh, untouched by the export
+        reference = PlateReader(args.checkpoint, device="cpu")
+        result = compare(reference, PlateReader(temporary, device="cpu"), crops)
         if result["mismatches"]:
             examples = ", ".join(f"#{i}: {a!r} vs {b!r}" for i, a, b in result["mismatches"][:5])
             raise UserError(

@@ -68,9 +68,10 @@ def constrained_decode(log_probs: torch.Tensor, beam_width: int = 16) -> list[Re
     probability (summed over all its alignments) is above one half, no other text can be
     as probable, so it is the answer the search looks for.
     """
+    log_probs = log_probs.detach().float().cpu()  # once: the steps below take it as it is
     greedy = greedy_decode(log_probs)
     sure = _sure_readings(log_probs, greedy)
-    array = log_probs.detach().float().cpu().numpy()
+    array = log_probs.numpy()
     return [
         sure.get(i) or _prefix_beam_search(sample, beam_width) or fallback
         for i, (sample, fallback) in enumerate(zip(array, greedy, strict=True))
