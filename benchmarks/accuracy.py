@@ -11,7 +11,9 @@ best one's, so no checkpoint is picked on the plates it is scored on.
 
 Ratio 0 trains on no real crop, so every fold would train the same model (training is
 deterministic on a CPU): it is trained once, on the first fold, and its last checkpoint is
-scored on the other folds' validation plates (``scored_from`` in their records).
+scored on the other folds' validation plates (``scored_from`` in their records). Folds added
+later are scored from the recorded zero-shot run's checkpoint while it is on disk: a second
+training would be another draw of the random stream, not the same model.
 
 Every finished run is appended to ``benchmarks/results/accuracy_runs.jsonl`` (settings,
 commit, metrics, minutes) and never run again for the same tag and settings: change
@@ -117,6 +119,13 @@ def run_missing(args: argparse.Namespace) -> None:
     # Ratio 0 trains on no real crop, so every fold trains the same model: train it once,
     # then score its last checkpoint on the other folds' validation plates.
     zero_shot = [f for r, f in todo if r == 0]
+    recorded = _zero_shot_run(args) if zero_shot else None
+    if recorded is not None:
+        record, run_dir = recorded
+        print(f"{len(zero_shot)} zero-shot folds scored from {run_dir}")
+        _append(args.results, _score_other_folds(record, run_dir, zero_shot, args))
+        measured += len(zero_shot)
+        todo, zero_shot = [(r, f) for r, f in todo if r != 0], []
     todo = [(r, f) for r, f in todo if r != 0 or f == zero_shot[0]]
     scored = f" (+{len(zero_shot) - 1} scored from the zero-shot run)" if zero_shot[1:] else ""
     print(f"{len(todo)} runs to do{scored}, {measured} measured")
@@ -155,14 +164,29 @@ def run_missing(args: argparse.Namespace) -> None:
                 "metrics": {k: metrics[k] for k in COLUMNS if k in metrics},
                 "run_dir": str(run_dir),
             }
-            args.results.mkdir(parents=True, exist_ok=True)
             records = [record]
             if record["ratio"] == 0:
                 records += _score_other_folds(record, run_dir, zero_shot[1:], args)
-            with (args.results / RUNS_FILE).open("a") as runs:
-                runs.writelines(json.dumps(r) + "\n" for r in records)
+            _append(args.results, records)
             real = record["metrics"].get("val/real/seq_acc", float("nan"))
             print(f"ratio={record['ratio']} fold={record['fold']}: real seq_acc {real:.4f}")
+
+
+def _append(results: Path, records: list[dict]) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    with (results / RUNS_FILE).open("a") as runs:
+        runs.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def _zero_shot_run(args: argparse.Namespace) -> tuple[dict, Path] | None:
+    """The record and folder of this tag's trained zero-shot run, if its checkpoint is still
+    on disk: the model any further fold is to be scored with."""
+    for record in _records(args.results, args.tag, args.extra):
+        run_dir = Path(record.get("run_dir", ""))
+        trained = record["ratio"] == 0 and "scored_from" not in record
+        if trained and (run_dir / "checkpoints" / "last.ckpt").is_file():
+            return record, run_dir
+    return None
 
 
 def _score_other_folds(record: dict, run_dir: Path, folds: list[int], args) -> list[dict]:

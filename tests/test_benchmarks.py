@@ -66,6 +66,16 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
     # measured runs are never run again
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 runs to do, 4 measured" in again.stdout
+    # a fold added later is scored from the recorded zero-shot checkpoint, not trained again
+    command[command.index("--folds") + 1 : command.index("--jobs")] = ["0", "1", "2"]
+    command[command.index("--ratios") + 1 : command.index("--folds")] = ["0"]
+    more = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert more.returncode == 0, more.stdout + more.stderr
+    assert "0 runs to do, 3 measured" in more.stdout
+    assert sorted(p.name for p in (tmp_path / "runs" / "debug").glob("*/*")) == trained
+    records = (tmp_path / "results" / "accuracy_runs.jsonl").read_text().splitlines()
+    added = json.loads(records[-1])
+    assert (added["ratio"], added["fold"]) == (0, 2) and added["scored_from"].endswith("fold0")
 
 
 def test_the_named_commit_wins_over_a_copied_trees_git(monkeypatch):
