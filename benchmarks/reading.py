@@ -6,11 +6,13 @@ three framings, on the held-out plates of runs that ``benchmarks/accuracy.py`` t
 Each run recorded under a tag in ``accuracy_runs.jsonl`` has a run folder with
 ``checkpoints/last.ckpt`` and a fold: its last checkpoint reads that fold's validation plates
 (which it never trained on) through ``PlateReader`` in the four ways, and one record per run
-goes to ``reading_runs.jsonl``. A run already read is not read again. The table gives each
-option's mean ± std over the runs and its gain over greedy, paired by run: the options need
-no training, so every run measures all four on the same plates. Each option's time per
-plate (reading the whole fold in one call, resizing included, on one thread) is recorded
-beside it: a figure for comparing options on one machine, not a latency.
+and fold goes to ``reading_runs.jsonl`` (a zero-shot run is read on every fold it was scored
+on). A run and fold already read is not read again; one whose checkpoint is gone is
+skipped. The table gives each option's mean ± std over the runs and its gain over greedy,
+paired by run: the options need no training, so every run measures all four on the same
+plates. Each option's time per plate (reading the whole fold in one call, resizing
+included, on one thread) is recorded beside it: a figure for comparing options on one
+machine, not a latency.
 """
 
 from __future__ import annotations
@@ -104,19 +106,22 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="where records are")
     args = parser.parse_args()
     done = _jsonl(args.results / READINGS_FILE)
-    read = {r["run_dir"] for r in done}
+    read = {(r["run_dir"], r["fold"]) for r in done}
     runs = [
-        r
-        for r in _jsonl(args.results / RUNS_FILE)
-        if r["tag"] in args.tag and "invalid" not in r and "scored_from" not in r
+        r for r in _jsonl(args.results / RUNS_FILE) if r["tag"] in args.tag and "invalid" not in r
     ]
-    todo = [r for r in runs if r["run_dir"] not in read]
-    print(f"{len(todo)} runs to read, {len(runs) - len(todo)} read")
+    todo = [r for r in runs if (r["run_dir"], r["fold"]) not in read]
+    gone = [r for r in todo if not (Path(r["run_dir"]) / "checkpoints" / "last.ckpt").is_file()]
+    todo = [r for r in todo if r not in gone]
+    print(
+        f"{len(todo)} runs to read, {len(runs) - len(todo) - len(gone)} read"
+        + (f", {len(gone)} skipped: checkpoint gone" if gone else "")
+    )
     new = read_runs(todo, args.real_dir)
     with (args.results / READINGS_FILE).open("a") as out:
         out.writelines(json.dumps(r) + "\n" for r in new)
-    wanted = {r["run_dir"] for r in runs}
-    print(table([r for r in done + new if r["run_dir"] in wanted]))
+    wanted = {(r["run_dir"], r["fold"]) for r in runs}
+    print(table([r for r in done + new if (r["run_dir"], r["fold"]) in wanted]))
 
 
 if __name__ == "__main__":

@@ -166,14 +166,20 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     runs = [
         {"tag": "t", "ratio": 0.2, "fold": 1, "extra": ["seed=1"], "run_dir": str(run_dir)},
         {"tag": "other", "ratio": 0.2, "fold": 1, "extra": [], "run_dir": str(tmp_path / "x")},
-    ]
+        # a zero-shot run's checkpoint scored on another fold is read on that fold too
+        {"tag": "t", "ratio": 0.2, "fold": 2, "extra": ["seed=1"], "run_dir": str(run_dir),
+         "scored_from": str(run_dir)},
+        {"tag": "t", "ratio": 0.2, "fold": 1, "extra": [], "run_dir": str(tmp_path / "gone")},
+    ]  # fmt: skip
     (results / "accuracy_runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
     command = [sys.executable, "benchmarks/reading.py", "--tag", "t",
                "--real-dir", str(real_folder), "--results", str(results)]  # fmt: skip
     first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
-    (record,) = [json.loads(line) for line in (results / "reading_runs.jsonl").open()]
+    record, scored = [json.loads(line) for line in (results / "reading_runs.jsonl").open()]
     assert record["run_dir"] == str(run_dir) and record["fold"] == 1
+    assert scored["run_dir"] == str(run_dir) and scored["fold"] == 2
+    assert "2 runs to read, 0 read, 1 skipped: checkpoint gone" in first.stdout
     assert list(record["seq_acc"]) == list(_load("reading").OPTIONS)
     # each number is what reading the fold's held-out crops that way gives
     crops = PlateFolder(real_splits(real_folder, 1)["validation"])
@@ -181,8 +187,8 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     voted = PlateReader(run_dir / "checkpoints" / "last.ckpt", constrained=True, vote=True)
     right = sum(r.text == t for r, t in zip(voted(crops.images), crops.labels, strict=True))
     assert record["seq_acc"]["constrained, vote"] == pytest.approx(right / len(crops.labels))
-    assert "| t | constrained, vote | 1 |" in first.stdout
+    assert "| t | constrained, vote | 2 |" in first.stdout
     assert list(record["ms_per_plate"]) == list(record["seq_acc"])
     assert all(ms > 0 for ms in record["ms_per_plate"].values())
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and "0 runs to read, 1 read" in again.stdout
+    assert again.returncode == 0 and "0 runs to read, 2 read, 1 skipped" in again.stdout
