@@ -166,6 +166,20 @@ def test_synthetic_then_real_keeps_the_quickstart_budget(tmp_path):
     assert list(mix.data.image_size) == [32, 160] and mix.model.net.sequence == "conv"
 
 
+def test_zero_shot_trains_on_no_real_crop_at_twice_the_quickstart_budget(tmp_path, real_folder):
+    """Real crops, when given, only validate it: its number is read on plates it never saw."""
+    quickstart, zero_shot = (
+        _compose(tmp_path / name, f"experiment={name}", f"data.real_dir={real_folder}", tiny=False)
+        for name in ("quickstart", "zero_shot")
+    )
+    datamodule = instantiate(zero_shot.data)
+    assert datamodule.schedule.at(0) == datamodule.schedule.at(23) == 0.0
+    assert zero_shot.data.epoch_size * zero_shot.trainer.max_epochs == (
+        2 * quickstart.data.epoch_size * quickstart.trainer.max_epochs
+    )
+    assert list(zero_shot.data.image_size) == [32, 160] and zero_shot.model.net.sequence == "conv"
+
+
 def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
     from plate_ocr.data.folder import real_splits
 
