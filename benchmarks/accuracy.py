@@ -113,15 +113,16 @@ def _launch(overrides: list[str], run_dir: Path, jobs: int) -> subprocess.Popen:
 
 
 def run_missing(args: argparse.Namespace) -> None:
-    done = {(r["ratio"], r["fold"]) for r in _records(args.results, args.tag, args.extra)}
+    recorded = _records(args.results, args.tag, args.extra)
+    done = {(r["ratio"], r["fold"]) for r in recorded}
     todo = [(r, f) for r in args.ratios for f in args.folds if (r, f) not in done]
     measured = len(args.ratios) * len(args.folds) - len(todo)
     # Ratio 0 trains on no real crop, so every fold trains the same model: train it once,
     # then score its last checkpoint on the other folds' validation plates.
     zero_shot = [f for r, f in todo if r == 0]
-    recorded = _zero_shot_run(args) if zero_shot else None
-    if recorded is not None:
-        record, run_dir = recorded
+    trained = _zero_shot_run(recorded) if zero_shot else None
+    if trained is not None:
+        record, run_dir = trained
         print(f"{len(zero_shot)} zero-shot folds scored from {run_dir}")
         _append(args.results, _score_other_folds(record, run_dir, zero_shot, args))
         measured += len(zero_shot)
@@ -178,10 +179,10 @@ def _append(results: Path, records: list[dict]) -> None:
         runs.writelines(json.dumps(r) + "\n" for r in records)
 
 
-def _zero_shot_run(args: argparse.Namespace) -> tuple[dict, Path] | None:
-    """The record and folder of this tag's trained zero-shot run, if its checkpoint is still
-    on disk: the model any further fold is to be scored with."""
-    for record in _records(args.results, args.tag, args.extra):
+def _zero_shot_run(records: list[dict]) -> tuple[dict, Path] | None:
+    """The record and folder of the trained zero-shot run among ``records``, if its checkpoint
+    is still on disk: the model any further fold is to be scored with."""
+    for record in records:
         run_dir = Path(record.get("run_dir", ""))
         trained = record["ratio"] == 0 and "scored_from" not in record
         if trained and (run_dir / "checkpoints" / "last.ckpt").is_file():

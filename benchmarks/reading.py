@@ -110,9 +110,11 @@ def main() -> None:
     runs = [
         r for r in _jsonl(args.results / RUNS_FILE) if r["tag"] in args.tag and "invalid" not in r
     ]
-    todo = [r for r in runs if (r["run_dir"], r["fold"]) not in read]
-    gone = [r for r in todo if not (Path(r["run_dir"]) / "checkpoints" / "last.ckpt").is_file()]
-    todo = [r for r in todo if r not in gone]
+    todo, gone = [], []  # unread runs, with and without a checkpoint on disk
+    for run in runs:
+        if (run["run_dir"], run["fold"]) not in read:
+            on_disk = (Path(run["run_dir"]) / "checkpoints" / "last.ckpt").is_file()
+            (todo if on_disk else gone).append(run)
     print(
         f"{len(todo)} runs to read, {len(runs) - len(todo) - len(gone)} read"
         + (f", {len(gone)} skipped: checkpoint gone" if gone else "")
