@@ -180,6 +180,25 @@ def test_zero_shot_trains_on_no_real_crop_at_twice_the_quickstart_budget(tmp_pat
     assert list(zero_shot.data.image_size) == [32, 160] and zero_shot.model.net.sequence == "conv"
 
 
+def test_accurate_gpu_is_the_measured_recipe_at_the_accurate_budget(tmp_path, real_folder):
+    """Its numbers (README) are for accurate's samples at 32x160, half the epochs synthetic
+    only then 80 % real, and the deeper CNN on a GPU: each of those must be what composes."""
+    accurate, on_gpu = (
+        _compose(tmp_path / name, f"experiment={name}", f"data.real_dir={real_folder}", tiny=False)
+        for name in ("accurate", "accurate_gpu")
+    )
+    epochs = on_gpu.trainer.max_epochs
+    assert (on_gpu.data.epoch_size, epochs) == (accurate.data.epoch_size, 25)
+    schedule = instantiate(on_gpu.data).schedule
+    assert schedule.at(11) == 0.0 and schedule.at(12) == schedule.at(epochs - 1) == 0.8
+    assert list(on_gpu.data.image_size) == [32, 160] and on_gpu.trainer.accelerator == "gpu"
+    deeper, current = (
+        sum(p.numel() for p in instantiate(cfg.model.net).parameters())
+        for cfg in (on_gpu, accurate)
+    )
+    assert on_gpu.model.net.sequence == "conv" and deeper > 1.5 * current
+
+
 def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
     from plate_ocr.data.folder import real_splits
 
