@@ -1,4 +1,7 @@
-"""Score a checkpoint: python evaluate.py ckpt_path=PATH [data.real_dir=DIR] [data.real_split=S]."""
+"""Score a checkpoint: python evaluate.py ckpt_path=PATH [data.real_dir=DIR] [data.real_split=S].
+
+ckpt_path=[PATH,PATH,...] scores an ensemble of them.
+"""
 
 import hydra
 from omegaconf import DictConfig

@@ -124,7 +124,10 @@ def main() -> None:
                         if (
                             device == "cuda"
                             and engine == "onnxruntime"
-                            and ("CUDAExecutionProvider" not in reader.session.get_providers())
+                            and (
+                                "CUDAExecutionProvider"
+                                not in reader.networks[0].session.get_providers()
+                            )
                         ):
                             print(f"| {model} | {text} | | onnxruntime | cuda | no CUDA provider |")
                             continue

@@ -102,3 +102,16 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
     trainer.save_checkpoint(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def other_tiny_checkpoint(tiny_checkpoint, tmp_path_factory) -> Path:
+    """``tiny_checkpoint`` with other weights: a second model to read beside it."""
+    checkpoint = torch.load(tiny_checkpoint, weights_only=True)
+    generator = torch.Generator().manual_seed(2)  # a seed whose readings vary by crop
+    for name, weight in checkpoint["state_dict"].items():
+        if weight.is_floating_point() and weight.numel() > 1 and "running" not in name:
+            weight += weight.std() * torch.randn(weight.shape, generator=generator)
+    path = tmp_path_factory.mktemp("ckpt") / "other.ckpt"
+    torch.save(checkpoint, path)
+    return path

@@ -192,3 +192,47 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     assert all(ms > 0 for ms in record["ms_per_plate"].values())
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 runs to read, 2 read, 1 skipped" in again.stdout
+
+
+def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
+    tmp_path, real_folder, tiny_checkpoint, other_tiny_checkpoint
+):
+    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.reader import PlateReader
+
+    runs = []
+    for name, checkpoint, fold in [("a", tiny_checkpoint, 1), ("b", other_tiny_checkpoint, 1),
+                                   ("c", tiny_checkpoint, 2)]:  # fmt: skip
+        run_dir = tmp_path / "runs" / name
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "checkpoints" / "last.ckpt").write_bytes(checkpoint.read_bytes())
+        runs.append({"tag": "t", "ratio": 0.2, "fold": fold, "extra": [], "run_dir": str(run_dir)})
+    runs.append({"tag": "t", "ratio": 0.2, "fold": 2, "extra": [], "run_dir": str(tmp_path / "x")})
+    runs.append({"tag": "u", "ratio": 0.2, "fold": 1, "extra": [], "run_dir": runs[0]["run_dir"]})
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "accuracy_runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    command = [sys.executable, "benchmarks/ensemble.py", "--tag", "t",
+               "--real-dir", str(real_folder), "--results", str(results)]  # fmt: skip
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (record,) = [json.loads(line) for line in (results / "ensemble_runs.jsonl").open()]
+    assert "fold 2: 1 run on disk, no ensemble" in first.stdout  # its other run is gone
+    assert record["fold"] == 1 and [m["run_dir"] for m in record["members"]] == [
+        runs[0]["run_dir"],
+        runs[1]["run_dir"],
+    ]
+    crops = PlateFolder(real_splits(real_folder, 1)["validation"])
+    paths = [Path(m["run_dir"]) / "checkpoints" / "last.ckpt" for m in record["members"]]
+
+    def share(model, **options) -> float:
+        readings = PlateReader(model, **options)(crops.images)
+        return sum(r.text == t for r, t in zip(readings, crops.labels, strict=True)) / len(
+            crops.labels
+        )
+
+    assert record["ensemble"]["constrained, vote"] == pytest.approx(share(paths, vote=True))
+    assert record["alone"]["greedy"] == pytest.approx([share(p, constrained=False) for p in paths])
+    assert "| constrained, vote | 1 |" in first.stdout
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "0 folds read, 1 read before" in again.stdout

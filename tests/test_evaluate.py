@@ -237,3 +237,67 @@ def test_crops_of_plates_the_model_trained_on_are_counted_and_said(
     seen = sum(plate_key(label) in test_plates[:3] for _, label in find_splits(real_folder)["test"])
     assert real["crops_of_trained_plates"] == seen > 0
     assert f"{seen} of 12 real test crops are of plates the model trained on" in caplog.text
+
+
+def test_a_list_of_checkpoints_is_scored_as_an_ensemble(
+    tmp_path, tiny_checkpoint, other_tiny_checkpoint, real_folder
+):
+    models = [tiny_checkpoint, other_tiny_checkpoint, other_tiny_checkpoint]
+    cfg = _compose(
+        tmp_path,
+        f"ckpt_path=[{','.join(map(str, models))}]",
+        f"data.real_dir={real_folder}",
+        "data.synthetic_test_size=0",
+    )
+    report = evaluate(cfg)
+    files = sorted((real_folder / "test").glob("*.jpg"))
+    readings = PlateReader(models).read([read_rgb(f) for f in files])
+    right = sum(f.stem.split("_")[0] == r.text for f, r in zip(files, readings, strict=True))
+    assert report["checkpoint"] == [str(model) for model in models]
+    assert report["sources"]["real"]["seq_acc"] == pytest.approx(right / len(files), abs=1e-6)
+    assert "# Evaluation of an ensemble of 3: " in (tmp_path / REPORT_MD).read_text()
+
+
+def _with_split(checkpoint: Path, path: Path, **split) -> Path:
+    contents = torch.load(checkpoint, weights_only=True)
+    contents["PlateDataModule"] = split
+    torch.save(contents, path)
+    return path
+
+
+def test_an_ensemble_counts_the_plates_any_of_its_models_trained_on(
+    tmp_path, tiny_checkpoint, other_tiny_checkpoint, real_folder
+):
+    from plate_ocr.data.folder import find_splits, plate_key
+
+    test_plates = sorted({plate_key(label) for _, label in find_splits(real_folder)["test"]})
+    first = _with_split(tiny_checkpoint, tmp_path / "a.ckpt", trained_plates=test_plates[:1])
+    second = _with_split(
+        other_tiny_checkpoint, tmp_path / "b.ckpt", trained_plates=test_plates[1:3]
+    )
+    cfg = _compose(tmp_path / "r", f"ckpt_path=[{first},{second}]", f"data.real_dir={real_folder}")
+    real = evaluate(cfg)["sources"]["real"]
+    seen = sum(plate_key(label) in test_plates[:3] for _, label in find_splits(real_folder)["test"])
+    assert real["crops_of_trained_plates"] == seen > 0
+
+
+def test_an_ensemble_of_checkpoints_from_different_folds_is_refused(tmp_path, tiny_checkpoint):
+    fold = {"real_folds": 5, "real_val_split": "validation", "seed": 42}
+    first = _with_split(tiny_checkpoint, tmp_path / "f0.ckpt", real_fold=0, **fold)
+    second = _with_split(tiny_checkpoint, tmp_path / "f1.ckpt", real_fold=1, **fold)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "evaluate.py"),
+            f"ckpt_path=[{first},{second}]",
+            f"paths.output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stderr
+    message = run.stdout + run.stderr
+    assert "ckpt_path: the checkpoints trained on different real splits" in message
+    assert "'real_fold': 0" in message and "'real_fold': 1" in message
+    assert "Traceback" not in message and not (tmp_path / "out" / REPORT_JSON).exists()

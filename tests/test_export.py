@@ -180,7 +180,7 @@ def test_a_reader_on_two_threads_reads_a_batch_in_parts_and_alike(tmp_path, tiny
     one, two = PlateReader(path, threads=1), PlateReader(path, threads=2)
     calls = []
     original = two.log_probs
-    two.log_probs = lambda batch: calls.append(len(batch)) or original(batch)
+    two.log_probs = lambda batch, network=0: calls.append(len(batch)) or original(batch, network)
     _assert_same_readings(two.read(crops), one.read(crops))
     assert calls == [20, 20]  # two parts of the batch, each on its own thread
     _assert_same_readings(two.read(crops[:9]), one.read(crops[:9]))

@@ -13,6 +13,7 @@ import torch
 
 from plate_ocr.cli import main
 from plate_ocr.data.folder import read_rgb
+from plate_ocr.errors import UserError
 from plate_ocr.model.codec import BLANK, Reading
 from plate_ocr.plates import ALPHABET
 from plate_ocr.reader import VOTE_FRAMINGS, PlateReader, _as_rgb, majority, reframe
@@ -160,7 +161,9 @@ def _brightness_digit(batch) -> torch.Tensor:
 def test_a_vote_is_the_majority_of_reading_each_framing(tiny_checkpoint, monkeypatch):
     crop = np.full((60, 200, 3), 230, np.uint8)
     crop[:, :20] = 0  # a dark end: as given 0.81 bright, tighter 0.83, looser 0.79
-    monkeypatch.setattr(PlateReader, "log_probs", lambda self, batch: _brightness_digit(batch))
+    monkeypatch.setattr(
+        PlateReader, "log_probs", lambda self, batch, network=0: _brightness_digit(batch)
+    )
     plain = PlateReader(tiny_checkpoint)
     each = [plain.read([reframe(crop, m)])[0] for m in VOTE_FRAMINGS]
     assert [r.text for r in each] == ["7", "1", "1"]
@@ -194,7 +197,9 @@ def _one_digit_too_many(batch) -> torch.Tensor:
 def test_predict_reads_valid_plates_unless_told_not_to(
     capsys, monkeypatch, tiny_checkpoint, real_folder
 ):
-    monkeypatch.setattr(PlateReader, "log_probs", lambda self, batch: _one_digit_too_many(batch))
+    monkeypatch.setattr(
+        PlateReader, "log_probs", lambda self, batch, network=0: _one_digit_too_many(batch)
+    )
     command = [
         "predict",
         str(tiny_checkpoint),
@@ -206,3 +211,65 @@ def test_predict_reads_valid_plates_unless_told_not_to(
     (greedy,) = json.loads(capsys.readouterr().out)
     assert constrained["plate"] == "123456 116 16"  # the default: the most probable valid plate
     assert greedy["plate"] == "123456116163"  # the best path, one digit too many
+
+
+def _digit_by_network(batch, network) -> torch.Tensor:
+    """Log-probabilities that spell 7 for the first network, 1 for the others."""
+    log_probs = torch.full((len(batch), 4, len(ALPHABET) + 1), -20.0)
+    log_probs[:, :, BLANK] = 0.0
+    log_probs[:, 0, BLANK], log_probs[:, 0, ALPHABET.index("7" if not network else "1") + 1] = (
+        -20.0,
+        0.0,
+    )
+    return log_probs
+
+
+def test_an_ensemble_keeps_what_most_of_its_models_read(tiny_checkpoint, monkeypatch):
+    monkeypatch.setattr(
+        PlateReader, "log_probs", lambda self, batch, network=0: _digit_by_network(batch, network)
+    )
+    crop = np.full((60, 200, 3), 128, np.uint8)
+    assert PlateReader(tiny_checkpoint).read([crop])[0].text == "7"  # one model: its reading
+    three = PlateReader([tiny_checkpoint] * 3)
+    assert len(three.networks) == 3 and three.engine == "pytorch"
+    (reading,) = three.read([crop])
+    assert reading.text == "1" and reading.confidence == pytest.approx(2 / 3)  # two of three
+    voted = PlateReader([tiny_checkpoint] * 3, vote=True).read([crop])  # 9 readings, 6 agree
+    assert voted[0].text == "1" and voted[0].confidence == pytest.approx(6 / 9)
+
+
+def test_an_ensemble_reads_as_the_majority_of_its_models_own_readings(
+    tiny_checkpoint, other_tiny_checkpoint, real_folder
+):
+    images = [read_rgb(p) for p in sorted((real_folder / "test").glob("*.jpg"))]
+    models = [tiny_checkpoint, other_tiny_checkpoint, tiny_checkpoint]
+    each = [PlateReader(model).read(images) for model in models]
+    assert [r.text for r in each[0]] != [r.text for r in each[1]]  # two different models
+    ensemble = PlateReader(models).read(images)
+    assert ensemble == [majority(column) for column in zip(*each, strict=True)]
+    assert [r.text for r in ensemble] == [r.text for r in each[0]]  # the twice-counted one
+
+
+def test_an_ensemble_of_models_with_different_inputs_is_refused():
+    from plate_ocr.model.crnn import CRNN
+
+    small = dict(channels=(8, 8, 8, 8), hidden=16)
+    nets = [CRNN(image_size=(32, 96), **small), CRNN(image_size=(32, 128), **small)]
+    with pytest.raises(UserError, match=r"different inputs \(32x96 .*32x128.*data.image_size"):
+        PlateReader(nets)
+    with pytest.raises(UserError, match="no model to read with"):
+        PlateReader([])
+
+
+def test_predict_ensemble_flag_reads_with_every_model(
+    capsys, tiny_checkpoint, other_tiny_checkpoint, real_folder
+):
+    files = sorted((real_folder / "test").glob("*.jpg"))[:6]
+    models = [tiny_checkpoint, other_tiny_checkpoint, other_tiny_checkpoint]
+    args = ["predict", str(models[0]), *map(str, files), "--format", "json"]
+    assert main([*args, "--ensemble", str(models[1]), "--ensemble", str(models[2])]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    ensemble = PlateReader(models).read([read_rgb(p) for p in files])
+    assert [r["plate"] for r in rows] == [r.display for r in ensemble]
+    alone = PlateReader(models[1]).read([read_rgb(p) for p in files])
+    assert [r.display for r in ensemble] == [r.display for r in alone]  # two of three agree

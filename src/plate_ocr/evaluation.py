@@ -191,12 +191,15 @@ def score(reader: PlateReader, source: Source, batch_size: int) -> SourceScore:
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    """Score ``cfg.ckpt_path`` on each source, write the reports in ``cfg.paths.output_dir``."""
+    """Score ``cfg.ckpt_path`` (one model, or a list read as an ensemble) on each source,
+    write the reports in ``cfg.paths.output_dir``."""
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    reader = PlateReader(cfg.ckpt_path, constrained=cfg.constrained_decoding, vote=cfg.framing_vote)
+    paths = [str(path) for path in cfg.ckpt_path] if OmegaConf.is_list(cfg.ckpt_path) else []
+    paths = paths or [str(cfg.ckpt_path)]
+    reader = PlateReader(paths, constrained=cfg.constrained_decoding, vote=cfg.framing_vote)
     report = {
-        "checkpoint": str(cfg.ckpt_path),
+        "checkpoint": paths[0] if len(paths) == 1 else paths,
         "engine": reader.engine,
         "decoding": "constrained" if cfg.constrained_decoding else "greedy",
         "framing_vote": bool(cfg.framing_vote),
@@ -205,10 +208,7 @@ def evaluate(cfg: DictConfig) -> dict:
         "sources": {},
     }
     galleries = {}
-    trained_split = None
-    if str(cfg.ckpt_path).endswith(".ckpt"):
-        trained_split = load_checkpoint(cfg.ckpt_path).get(REAL_SPLIT_KEY)
-    trained_plates = set((trained_split or {}).pop(TRAINED_PLATES_KEY, ()))
+    trained_split, trained_plates = _trained_split(paths)
     sources = build_sources(cfg.data, reader.image_size, reader.in_channels, trained_split)
     for source in sources:
         log.info("scoring %s (%s split): %d crops", source.name, source.split, len(source.dataset))
@@ -227,6 +227,27 @@ def evaluate(cfg: DictConfig) -> dict:
     write_text(output_dir / REPORT_MD, markdown(report, galleries))
     print(f"\n{summary_table(report)}\nreport: {output_dir / REPORT_MD}")
     return report
+
+
+def _trained_split(paths: list[str]) -> tuple[dict | None, set[str]]:
+    """The real split the checkpoints trained on (None when none recorded one) and every
+    plate any of them trained on. An ensemble's checkpoints must share one split: scored on
+    another model's validation plates, a model reads plates it trained on."""
+    splits, plates = {}, set()
+    for path in paths:
+        if path.endswith(".ckpt"):
+            split = dict(load_checkpoint(path).get(REAL_SPLIT_KEY) or {})
+            plates |= set(split.pop(TRAINED_PLATES_KEY, ()))
+            if split:  # none: trained on no real crop
+                splits[path] = split
+    distinct = {json.dumps(split, sort_keys=True) for split in splits.values()}
+    if len(distinct) > 1:
+        shown = "; ".join(f"{path}: {split}" for path, split in splits.items())
+        raise UserError(
+            f"ckpt_path: the checkpoints trained on different real splits ({shown}); "
+            "ensemble runs of one data.real_fold and seed"
+        )
+    return next(iter(splits.values()), None), plates
 
 
 def _seen(source: Source, trained_plates: set[str]) -> int:
@@ -254,6 +275,12 @@ def _gallery(reader: PlateReader, source: Source, errors: list[dict], output_dir
     return name
 
 
+def _models(checkpoint: str | list[str]) -> str:
+    if isinstance(checkpoint, str):
+        return f"`{checkpoint}`"
+    return f"an ensemble of {len(checkpoint)}: " + ", ".join(f"`{path}`" for path in checkpoint)
+
+
 def summary_table(report: dict) -> str:
     keys = ("seq_acc", "char_acc", "cer")
     rows = [
@@ -269,7 +296,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def markdown(report: dict, galleries: dict[str, str]) -> str:
     lines = [
-        f"# Evaluation of `{report['checkpoint']}`",
+        f"# Evaluation of {_models(report['checkpoint'])}",
         "",
         f"{report['engine']}, {report['decoding']} decoding"
         f"{', a vote of three framings' if report.get('framing_vote') else ''}, input "

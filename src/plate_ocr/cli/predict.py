@@ -1,7 +1,8 @@
 """``plate-ocr predict MODEL IMG_OR_DIR...``: read the plate in each image file.
 
 Prints one row per image: the file, the plate in its printed form (``123456 116 16``; raw
-digits when the reading is not a valid plate) and the reading's confidence. Images are read
+digits when the reading is not a valid plate) and the reading's confidence; ``--ensemble
+MODEL`` reads with more models and keeps the majority. Images are read
 in batches; a file that cannot be read is reported on stderr and skipped, and the exit
 status is then 1 so scripts notice.
 """
@@ -41,6 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read each crop as given, tighter and looser, keep the majority (3x the work)",
     )
+    parser.add_argument(
+        "--ensemble",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="one more model to read with (repeat for more): each crop gets the reading most "
+        "models agree on, for the work of each; models of one input size",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
 
@@ -74,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch-size {args.batch_size}: use 1 or more")
     reader = PlateReader(
-        args.model, constrained=args.constrained, device=args.device, vote=args.vote
+        [args.model, *args.ensemble],
+        constrained=args.constrained,
+        device=args.device,
+        vote=args.vote,
     )
     printer, skipped = _Printer(args.format), 0
     batch: list[tuple[Path, np.ndarray]] = []
