@@ -301,3 +301,23 @@ def test_an_ensemble_of_checkpoints_from_different_folds_is_refused(tmp_path, ti
     assert "ckpt_path: the checkpoints trained on different real splits" in message
     assert "'real_fold': 0" in message and "'real_fold': 1" in message
     assert "Traceback" not in message and not (tmp_path / "out" / REPORT_JSON).exists()
+
+
+def test_seeds_of_one_fold_make_an_ensemble_but_a_flat_split_needs_one_seed(
+    tmp_path, tiny_checkpoint, other_tiny_checkpoint, real_folder
+):
+    from plate_ocr.evaluation import _trained_split
+
+    fold = {"real_fold": 1, "real_folds": 5, "real_val_split": "validation"}
+    seeds = [
+        str(_with_split(tiny_checkpoint, tmp_path / "s42.ckpt", **fold, seed=42)),
+        str(_with_split(other_tiny_checkpoint, tmp_path / "s1.ckpt", **fold, seed=1)),
+    ]
+    assert _trained_split(seeds)[0] == fold | {"seed": 42}  # folds go by plate number
+    flat = {"real_fold": None, "real_folds": 5, "real_val_split": "validation"}
+    flats = [
+        str(_with_split(tiny_checkpoint, tmp_path / "f42.ckpt", **flat, seed=42)),
+        str(_with_split(other_tiny_checkpoint, tmp_path / "f1.ckpt", **flat, seed=1)),
+    ]
+    with pytest.raises(UserError, match="different real splits"):
+        _trained_split(flats)  # the seed draws a flat folder's validation crops

@@ -231,8 +231,9 @@ def evaluate(cfg: DictConfig) -> dict:
 
 def _trained_split(paths: list[str]) -> tuple[dict | None, set[str]]:
     """The real split the checkpoints trained on (None when none recorded one) and every
-    plate any of them trained on. An ensemble's checkpoints must share one split: scored on
-    another model's validation plates, a model reads plates it trained on."""
+    plate any of them trained on. An ensemble's checkpoints must share one split, or its
+    validation crops would include plates some of them trained on. Folds are drawn by plate
+    number, so the seed splits nothing there: seeds of one fold make an ensemble."""
     splits, plates = {}, set()
     for path in paths:
         if path.endswith(".ckpt"):
@@ -240,12 +241,18 @@ def _trained_split(paths: list[str]) -> tuple[dict | None, set[str]]:
             plates |= set(split.pop(TRAINED_PLATES_KEY, ()))
             if split:  # none: trained on no real crop
                 splits[path] = split
-    distinct = {json.dumps(split, sort_keys=True) for split in splits.values()}
-    if len(distinct) > 1:
+    deciding = {
+        json.dumps(
+            {k: v for k, v in split.items() if k != "seed" or split.get("real_fold") is None},
+            sort_keys=True,
+        )
+        for split in splits.values()
+    }
+    if len(deciding) > 1:
         shown = "; ".join(f"{path}: {split}" for path, split in splits.items())
         raise UserError(
             f"ckpt_path: the checkpoints trained on different real splits ({shown}); "
-            "ensemble runs of one data.real_fold and seed"
+            "ensemble runs of one data.real_fold"
         )
     return next(iter(splits.values()), None), plates
 
