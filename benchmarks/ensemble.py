@@ -14,15 +14,14 @@ read again. The table pairs each fold's ensemble with the mean of its members al
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from accuracy import RESULTS, RUNS_FILE, _commit  # noqa: E402  (sibling scripts)
-from reading import OPTIONS, _jsonl  # noqa: E402
+from accuracy import RUNS_FILE, _commit  # noqa: E402  (sibling scripts)
+from reading import OPTIONS, _jsonl, parse_arguments  # noqa: E402
 
 ENSEMBLES_FILE = "ensemble_runs.jsonl"
 
@@ -78,13 +77,7 @@ def table(records: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tag", action="append", required=True, help="accuracy runs to join")
-    parser.add_argument(
-        "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
-    )
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where records are")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__.splitlines()[0])
     runs = [
         r
         for r in _jsonl(args.results / RUNS_FILE)

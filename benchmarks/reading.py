@@ -97,14 +97,19 @@ def table(records: list[dict]) -> str:
     return "\n".join(markdown_table(header, rows)) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(description: str) -> argparse.Namespace:
+    """What the scripts that read recorded runs take: the tags, the real crops, the records."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--tag", action="append", required=True, help="accuracy runs to read")
     parser.add_argument(
         "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where records are")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_arguments(__doc__.splitlines()[0])
     done = _jsonl(args.results / READINGS_FILE)
     read = {(r["run_dir"], r["fold"]) for r in done}
     runs = [
