@@ -71,6 +71,11 @@ def test_onnx_reads_like_the_checkpoint(capsys, tmp_path, tiny_checkpoint, real_
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == len(crops)
 
+    # An ensemble may mix engines: the ONNX file reads as its checkpoint does within it.
+    mixed = PlateReader([out, tiny_checkpoint], device="cpu")
+    assert mixed.engine == "onnxruntime+pytorch"
+    _assert_same_readings(mixed.read(crops), PlateReader([tiny_checkpoint] * 2).read(crops))
+
 
 def _assert_same_readings(actual, expected):
     assert [r.text for r in actual] == [r.text for r in expected]
