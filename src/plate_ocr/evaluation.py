@@ -195,8 +195,8 @@ def evaluate(cfg: DictConfig) -> dict:
     write the reports in ``cfg.paths.output_dir``."""
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = [str(path) for path in cfg.ckpt_path] if OmegaConf.is_list(cfg.ckpt_path) else []
-    paths = paths or [str(cfg.ckpt_path)]
+    listed = OmegaConf.is_list(cfg.ckpt_path)
+    paths = [str(path) for path in cfg.ckpt_path] if listed else [str(cfg.ckpt_path)]
     reader = PlateReader(paths, constrained=cfg.constrained_decoding, vote=cfg.framing_vote)
     report = {
         "checkpoint": paths[0] if len(paths) == 1 else paths,
