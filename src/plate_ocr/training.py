@@ -31,7 +31,9 @@ OmegaConf.register_new_resolver("gpu_precision", gpu_precision, replace=True)
 
 
 def _instantiate_all(section: DictConfig | None) -> list:
-    return [hydra.utils.instantiate(item) for item in (section or {}).values()]
+    """Every object of a config section; an entry set to null (``callbacks.early_stopping:
+    null``) is switched off."""
+    return [hydra.utils.instantiate(item) for item in (section or {}).values() if item is not None]
 
 
 def summary_table(metrics: dict[str, float]) -> str:
