@@ -3,10 +3,11 @@
     python benchmarks/accuracy.py [--ratios 0 0.05 0.2 0.5 1] [--folds 0 1 2] [--jobs 2]
                                   [--tag NAME] [-- KEY=VALUE ...]
 
-Trains ``experiment=quickstart`` once per (ratio, fold) on the shared real crops (ratio 1 is
-real-only, as ``experiment=real_only``; ratio 0 is zero-shot: synthetic only; extras after
-``--`` may name another experiment, the ratio still holds) and scores each run on the
-fold's validation plates, which no run trained on. The number is the last epoch's, not the
+Trains the default recipe once per (ratio, fold) on the shared real crops, ``data.real_ratio``
+set to the ratio (ratio 1 is real-only, as ``experiment=real_only``: no synthetic epochs
+first; ratio 0 is zero-shot: synthetic only; extras after ``--`` may name an experiment, the
+ratio still holds) and scores each run on the fold's validation plates, which no run
+trained on. The number is the last epoch's, not the
 best one's, so no checkpoint is picked on the plates it is scored on.
 
 Ratio 0 trains on no real crop, so every fold would train the same model (training is
@@ -50,8 +51,8 @@ def _overrides(ratio: float, fold: int, args: argparse.Namespace) -> list[str]:
     undo it. Ratio 1 once came from ``experiment=real_only``, and an extra experiment
     replaced it: the "real-only" run trained 80/20."""
     return [
-        "experiment=quickstart",
         f"data.real_ratio={ratio}",
+        *(["data.synthetic_epochs=0"] if ratio == 1 else []),
         f"data.real_dir={args.real_dir}",
         f"data.real_fold={fold}",
         *([f"data.num_workers={args.workers}"] if args.workers is not None else []),
@@ -193,7 +194,8 @@ def _zero_shot_run(records: list[dict]) -> tuple[dict, Path] | None:
 def _score_other_folds(record: dict, run_dir: Path, folds: list[int], args) -> list[dict]:
     """Records for ``folds`` from the zero-shot run's last checkpoint: the model every fold
     would train, read through PlateReader (the validation path) on each fold's plates."""
-    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.data.folder import PlateFolder
+    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.model.metrics import PlateMetrics
     from plate_ocr.reader import PlateReader
 
@@ -201,7 +203,7 @@ def _score_other_folds(record: dict, run_dir: Path, folds: list[int], args) -> l
     reader = PlateReader(run_dir / "checkpoints" / "last.ckpt", constrained=False, device="cpu")
     scored = []
     for fold in folds:
-        crops = PlateFolder(real_splits(args.real_dir, fold)["validation"])
+        crops = PlateFolder(RealSplit(str(args.real_dir), fold).splits()["validation"])
         metric = PlateMetrics()
         metric.update([r.text for r in reader(crops.images)], crops.labels)
         values = {f"val/real/{k}": float(v) for k, v in metric.compute().items()}

@@ -30,11 +30,12 @@ def read_fold(fold: int, members: list[dict], real_dir: Path) -> dict:
     """One record: the fold's held-out plates read by each member alone and by all of them."""
     import torch
 
-    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.data.folder import PlateFolder
+    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.reader import PlateReader
 
     torch.set_num_threads(1)
-    crops = PlateFolder(real_splits(real_dir, fold)["validation"])
+    crops = PlateFolder(RealSplit(str(real_dir), fold).splits()["validation"])
     checkpoints = [Path(m["run_dir"]) / "checkpoints" / "last.ckpt" for m in members]
 
     def share(reader: PlateReader) -> float:

@@ -48,14 +48,15 @@ def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
     """One record per run: the share of its fold's validation plates read in each way."""
     import torch
 
-    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.data.folder import PlateFolder
+    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.reader import PlateReader
 
     torch.set_num_threads(1)  # steadier times beside other work
 
     records = []
     for run in runs:
-        crops = PlateFolder(real_splits(real_dir, run["fold"])["validation"])
+        crops = PlateFolder(RealSplit(str(real_dir), run["fold"]).splits()["validation"])
         checkpoint = Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
         scores, ms = {}, {}
         for name, options in OPTIONS.items():

@@ -28,7 +28,8 @@ from torch import nn
 
 import plate_ocr
 from plate_ocr.data.augment import build_augmentation
-from plate_ocr.data.folder import PlateFolder, real_splits
+from plate_ocr.data.folder import PlateFolder
+from plate_ocr.data.real_split import RealSplit
 from plate_ocr.sweep import mean_std
 from plate_ocr.synth import SyntheticPlates
 
@@ -49,7 +50,7 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 def crops(real_dir: Path, fold: int, folds: int, size: tuple[int, int], seed: int):
     """``{"train": (images, labels), "held_out": ...}``: (N, H, W) uint8 gray, 1 = synthetic."""
     resize = build_augmentation("none", size)
-    splits = real_splits(real_dir, fold, folds)
+    splits = RealSplit(str(real_dir), fold, folds).splits()
     sets = {}
     for name, split, offset in (("train", "train", 0), ("held_out", "validation", 1)):
         real = PlateFolder(splits[split]).images  # as many synthetic: the classes are balanced

@@ -155,7 +155,8 @@ def test_synth_speed_benchmark_prints_the_cold_and_steady_rates():
 def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     tmp_path, real_folder, tiny_checkpoint
 ):
-    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.data.folder import PlateFolder
+    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.reader import PlateReader
 
     run_dir = tmp_path / "runs" / "r0.2_fold1"
@@ -182,7 +183,7 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     assert "2 runs to read, 0 read, 1 skipped: checkpoint gone" in first.stdout
     assert list(record["seq_acc"]) == list(_load("reading").OPTIONS)
     # each number is what reading the fold's held-out crops that way gives
-    crops = PlateFolder(real_splits(real_folder, 1)["validation"])
+    crops = PlateFolder(RealSplit(str(real_folder), 1).splits()["validation"])
     assert record["plates"] == len(crops.labels) > 0
     voted = PlateReader(run_dir / "checkpoints" / "last.ckpt", constrained=True, vote=True)
     right = sum(r.text == t for r, t in zip(voted(crops.images), crops.labels, strict=True))
@@ -197,7 +198,8 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
 def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
     tmp_path, real_folder, tiny_checkpoint, other_tiny_checkpoint
 ):
-    from plate_ocr.data.folder import PlateFolder, real_splits
+    from plate_ocr.data.folder import PlateFolder
+    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.reader import PlateReader
 
     runs = []
@@ -222,7 +224,7 @@ def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
         runs[0]["run_dir"],
         runs[1]["run_dir"],
     ]
-    crops = PlateFolder(real_splits(real_folder, 1)["validation"])
+    crops = PlateFolder(RealSplit(str(real_folder), 1).splits()["validation"])
     paths = [Path(m["run_dir"]) / "checkpoints" / "last.ckpt" for m in record["members"]]
 
     def share(model, **options) -> float:

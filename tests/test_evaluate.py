@@ -177,7 +177,7 @@ def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop)
 def test_validation_is_the_fold_the_checkpoint_never_trained_on(
     tmp_path, tiny_checkpoint, real_folder
 ):
-    from plate_ocr.data.folder import real_splits
+    from plate_ocr.data.real_split import RealSplit
 
     checkpoint = torch.load(tiny_checkpoint, weights_only=True)
     checkpoint["PlateDataModule"] = {
@@ -197,13 +197,13 @@ def test_validation_is_the_fold_the_checkpoint_never_trained_on(
     )
     real = evaluate(cfg)["sources"]["real"]
     assert real["split"] == "validation (fold 2 of 3)"
-    assert real["n"] == len(real_splits(real_folder, 2, 3)["validation"])
+    assert real["n"] == len(RealSplit(str(real_folder), 2, 3).splits()["validation"])
 
 
 def test_a_flat_folder_is_split_with_the_seed_training_used(tmp_path, tiny_checkpoint, write_crop):
     """evaluate.py on a flat folder with another seed than training's used to score crops
     the model trained on; the checkpoint's split seed is used instead."""
-    from plate_ocr.data.folder import real_splits
+    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.evaluation import build_sources
     from plate_ocr.plates import sample_plate
 
@@ -215,9 +215,9 @@ def test_a_flat_folder_is_split_with_the_seed_training_used(tmp_path, tiny_check
     cfg = _compose(tmp_path / "run", "ckpt_path=x", f"data.real_dir={flat}", "seed=42")
     sources = build_sources(cfg.data, (32, 96), 1, trained_split=trained)
     real = next(s for s in sources if s.name == "real")
-    expected = real_splits(flat, None, seed=7)["test"]
+    expected = RealSplit(str(flat), None, seed=7).splits()["test"]
     assert sorted(real.files) == sorted(str(path) for path, _ in expected)
-    assert expected != real_splits(flat, None, seed=42)["test"]  # the seed matters here
+    assert expected != RealSplit(str(flat), None, seed=42).splits()["test"]  # the seed matters here
 
 
 def test_crops_of_plates_the_model_trained_on_are_counted_and_said(
@@ -225,7 +225,8 @@ def test_crops_of_plates_the_model_trained_on_are_counted_and_said(
 ):
     """The checkpoint lists the plates it trained on; scoring any of them is said loudly,
     whatever the folder holds by now."""
-    from plate_ocr.data.folder import find_splits, plate_key
+    from plate_ocr.data.folder import find_splits
+    from plate_ocr.data.real_split import plate_key
 
     test_plates = sorted({plate_key(label) for _, label in find_splits(real_folder)["test"]})
     checkpoint = torch.load(tiny_checkpoint, weights_only=True)
@@ -268,7 +269,8 @@ def _with_split(checkpoint: Path, path: Path, **split) -> Path:
 def test_an_ensemble_counts_the_plates_any_of_its_models_trained_on(
     tmp_path, tiny_checkpoint, other_tiny_checkpoint, real_folder
 ):
-    from plate_ocr.data.folder import find_splits, plate_key
+    from plate_ocr.data.folder import find_splits
+    from plate_ocr.data.real_split import plate_key
 
     test_plates = sorted({plate_key(label) for _, label in find_splits(real_folder)["test"]})
     first = _with_split(tiny_checkpoint, tmp_path / "a.ckpt", trained_plates=test_plates[:1])

@@ -3,13 +3,8 @@ import logging
 import numpy as np
 import pytest
 
-from plate_ocr.data.folder import (
-    PlateFolder,
-    find_splits,
-    plate_key,
-    real_splits,
-    split_by_plate,
-)
+from plate_ocr.data.folder import PlateFolder, find_splits, split_by_plate
+from plate_ocr.data.real_split import RealSplit, plate_key
 from plate_ocr.errors import UserError
 
 
@@ -187,7 +182,7 @@ def _check_folds(root, folds: int) -> None:
     pooled = sorted(given["train"] + given["validation"])
     held_out = []
     for fold in range(folds):
-        splits = real_splits(root, fold, folds)
+        splits = RealSplit(str(root), fold, folds).splits()
         assert not _plates(splits["train"]) & _plates(splits["validation"])
         assert sorted(splits["train"] + splits["validation"]) == pooled
         assert splits["test"] == given["test"]
@@ -201,7 +196,7 @@ def test_folds_are_plate_disjoint_and_hold_out_every_crop_once(real_folder):
 
 def test_lpa_folds_are_plate_disjoint_and_balanced(lpa_dir):
     _check_folds(lpa_dir, 5)
-    sizes = [len(real_splits(lpa_dir, fold, 5)["validation"]) for fold in range(5)]
+    sizes = [len(RealSplit(str(lpa_dir), fold, 5).splits()["validation"]) for fold in range(5)]
     assert min(sizes) > 0.8 * sum(sizes) / 5, sizes
 
 
@@ -210,7 +205,7 @@ def test_a_plate_that_lost_its_leading_zero_stays_in_one_fold(tmp_path, write_cr
         write_crop(tmp_path / "train" / f"0{i:05d}10516.jpg", size=(8, 16))
         write_crop(tmp_path / "validation" / f"{i:05d}10516.jpg", size=(8, 16))
     for fold in range(3):
-        splits = real_splits(tmp_path, fold, 3)
+        splits = RealSplit(str(tmp_path), fold, 3).splits()
         assert not _plates(splits["train"]) & _plates(splits["validation"])
 
 
@@ -219,7 +214,7 @@ def test_the_folders_own_validation_drops_plates_train_holds(tmp_path, write_cro
     write_crop(tmp_path / "validation" / "12345611616_1.jpg")
     write_crop(tmp_path / "validation" / "0073411018.jpg")
     with caplog.at_level(logging.WARNING):
-        splits = real_splits(tmp_path, fold=None)
+        splits = RealSplit(str(tmp_path), fold=None).splits()
     assert [label for _, label in splits["validation"]] == ["0073411018"]
     assert "1 of 2 validation crops show plates that train also holds" in caplog.text
 
@@ -227,4 +222,4 @@ def test_the_folders_own_validation_drops_plates_train_holds(tmp_path, write_cro
 @pytest.mark.parametrize("fold, folds", [(5, 5), (-1, 5), (0, 1)])
 def test_a_fold_out_of_range_names_the_keys(real_folder, fold, folds):
     with pytest.raises(UserError, match=r"data.real_fold=.*data.real_folds="):
-        real_splits(real_folder, fold, folds)
+        RealSplit(str(real_folder), fold, folds).splits()

@@ -12,7 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from plate_ocr.data.folder import plate_key, real_splits
+from plate_ocr.data.real_split import RealSplit, plate_key
 from plate_ocr.errors import UserError
 from plate_ocr.sweep import REPORT_FILE
 from plate_ocr.training import train
@@ -200,7 +200,7 @@ def test_accurate_gpu_is_the_measured_recipe_at_the_accurate_budget(tmp_path, re
 
 
 def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
-    from plate_ocr.data.folder import real_splits
+    from plate_ocr.data.real_split import RealSplit
 
     cfg = _compose(
         tmp_path,
@@ -213,7 +213,7 @@ def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
     train(cfg)
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["config"]["data"]["real_fold"] == 2
-    expected = real_splits(real_folder, 2, 3)["validation"]
+    expected = RealSplit(str(real_folder), 2, 3).splits()["validation"]
     # one validation batch holds the whole fold: its plates, scored
     assert 0 < len(expected) <= 64 and "val/real/seq_acc" in record["metrics"]
 
@@ -258,7 +258,9 @@ def test_resume_continues_the_epoch_count(tmp_path, real_folder):
     assert resumed["epoch"] == 1 and resumed["global_step"] == 4
     assert resumed["PlateDataModule"]["real_fold"] == 0  # the real split travels along
     trained = set(resumed["PlateDataModule"]["trained_plates"])  # and the plates trained on
-    assert trained == {plate_key(label) for _, label in real_splits(real_folder)["train"]}
+    assert trained == {
+        plate_key(label) for _, label in RealSplit(str(real_folder)).splits()["train"]
+    }
     # resuming on another fold would validate on plates the run trained on: refused
     with pytest.raises(UserError, match="data.real_fold=0"):
         train(_compose(tmp_path / "third", *run, f"ckpt_path={last}", "data.real_fold=1"))

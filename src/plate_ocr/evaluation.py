@@ -27,8 +27,9 @@ from tqdm import tqdm
 
 from plate_ocr.atomic import replacing, write_text
 from plate_ocr.data.datamodule import TRAINED_PLATES_KEY
-from plate_ocr.data.folder import SPLITS, PlateFolder, plate_key, real_splits
+from plate_ocr.data.folder import SPLITS, PlateFolder
 from plate_ocr.data.model_input import resize
+from plate_ocr.data.real_split import plate_key
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.markdown import table
@@ -114,56 +115,61 @@ def build_sources(
 ) -> list[Source]:
     """The real crops of ``data.real_split`` and the synthetic test set, for this input size.
 
-    ``trained_split`` (from the checkpoint) overrides the config's fold and split seed, so
-    validation is the plates that run never trained on.
+    Both come from the training data module built from ``data``, so a real folder splits as
+    it did in training. ``trained_split`` (the checkpoint's record of its ``RealSplit``)
+    overrides the config's fold and seed, so validation is the plates that run never
+    trained on; a folder without test crops is scored on that held-out fold instead.
     """
     settings = OmegaConf.to_container(data, resolve=True)
-    differing = {k: v for k, v in (trained_split or {}).items() if settings.get(k) != v}
-    if differing and settings.get("real_dir"):
-        log.warning(
-            "using the checkpoint's real split (%s), not the config's",
-            " ".join(f"data.{k}={v}" for k, v in differing.items()),
-        )
-        settings |= differing
     real_split = settings.pop("real_split", "test")
     if real_split not in REAL_SPLITS:
         raise UserError(f"data.real_split={real_split}: use one of {', '.join(REAL_SPLITS)}")
+    # evaluation trains nothing: no ratio, no validation set, the checkpoint's input
+    settings |= {
+        "real_ratio": 0.0,
+        "synthetic_epochs": 0,
+        "real_ratio_schedule": None,
+        "image_size": list(image_size),
+        "channels": channels,
+        "synthetic_val_size": 0,
+    }
     sources = []
-    if settings.get("real_dir"):
-        real_dir = settings["real_dir"]
-        # the same splits training had, so "validation" is the same fold it validated on
-        splits = real_splits(
-            real_dir,
-            settings["real_fold"],
-            settings["real_folds"],
-            settings["real_val_split"],
-            settings["seed"],
-            settings["skip_bad"],
-        )
+    split = hydra.utils.instantiate(settings).real_split
+    if split is not None:
+        if trained_split:
+            changed = split.differences(trained_split)
+            if changed:
+                log.warning(
+                    "using the checkpoint's real split (%s), not the config's", " ".join(changed)
+                )
+            split = split.with_record(trained_split)
+        splits = split.splits()
+        held_out = trained_split is not None and split.fold is not None
+        if real_split == "test" and not splits["test"] and held_out:
+            log.warning(
+                "%s has no test crops: scoring the plates this checkpoint held out (fold %d "
+                "of %d), which it never trained on",
+                split.folder,
+                split.fold,
+                split.folds,
+            )
+            real_split = "validation"
         chosen = SPLITS if real_split == "all" else (real_split,)
         samples = [sample for name in chosen for sample in splits[name]]
         if not samples:
             present = [name for name in SPLITS if splits[name]]
             raise UserError(
-                f"data.real_dir={real_dir} has no {real_split} crops: pass "
+                f"data.real_dir={split.folder} has no {real_split} crops: pass "
                 f"data.real_split={'|'.join(present)} or all (every crop)"
             )
-        real = PlateFolder(samples, settings["skip_bad"])
-        split = real_split
-        if real_split == "validation" and settings["real_fold"] is not None:
-            split = f"validation (fold {settings['real_fold']} of {settings['real_folds']})"
-        sources.append(Source("real", split, real, [str(path) for path in real.paths]))
+        real = PlateFolder(samples, split.skip_bad)
+        shown = real_split
+        if real_split == "validation" and split.fold is not None:
+            shown = f"validation (fold {split.fold} of {split.folds})"
+        sources.append(Source("real", shown, real, [str(path) for path in real.paths]))
     if settings.get("synthetic_dir") or settings["synthetic_test_size"] > 0:
         # the data module renders (or reads) the same synthetic test set training used
-        datamodule = hydra.utils.instantiate(
-            settings,
-            real_dir=None,
-            real_ratio=0.0,
-            real_ratio_schedule=None,
-            image_size=list(image_size),
-            channels=channels,
-            synthetic_val_size=0,
-        )
+        datamodule = hydra.utils.instantiate(settings, real_dir=None)
         datamodule.setup("test")
         synthetic = datamodule.eval_sources["test"]["synthetic"]
         if len(synthetic):

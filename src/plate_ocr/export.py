@@ -26,6 +26,7 @@ from plate_ocr.data.images import load_images
 from plate_ocr.errors import UserError
 from plate_ocr.model.codec import BLANK, greedy_decode
 from plate_ocr.model.crnn import CRNN
+from plate_ocr.model.networks import network_config
 from plate_ocr.plates import ALPHABET
 from plate_ocr.reader import ONNX_CONFIG_KEY, PlateReader
 
@@ -76,7 +77,7 @@ def deployment_metadata(net: CRNN) -> dict[str, str]:
     how to decode its output. PlateReader reads ``ONNX_CONFIG_KEY``; the rest is for others."""
     height, width = net.image_size
     return {
-        ONNX_CONFIG_KEY: json.dumps(net.config),
+        ONNX_CONFIG_KEY: json.dumps(network_config(net)),
         "plate_ocr.version": __version__,
         "plate_ocr.input": (
             f"images: float32 (batch, {net.in_channels}, {height}, {width}), "

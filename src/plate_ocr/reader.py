@@ -22,6 +22,7 @@ from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
 from plate_ocr.model.codec import Reading, decode
 from plate_ocr.model.crnn import CRNN
+from plate_ocr.pretrained import PRETRAINED, resolve_model
 
 ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as JSON
 # Framings a vote reads each crop in: as given, tighter and looser by this fraction of the
@@ -33,7 +34,8 @@ VOTE_FRAMINGS = (0.0, -0.06, 0.06)
 
 class PlateReader:
     """Reads plates with a ``.ckpt`` (PyTorch), a ``.onnx`` (ONNX Runtime) or a ``CRNN``, or
-    with several of them at once (a list): an ensemble.
+    with several of them at once (a list): an ensemble. No model, or ``"pretrained"``: the
+    reader shipped in the package (synthetic plates only).
 
     ``reader = PlateReader.load("best.ckpt")``; ``reader("crop.jpg")`` gives one Reading
     (``.text``, ``.display``, ``.confidence``), a list gives a list. ``device``: ``"cpu"``,
@@ -59,7 +61,7 @@ class PlateReader:
 
     def __init__(
         self,
-        model: str | Path | CRNN | Sequence[str | Path | CRNN],
+        model: str | Path | CRNN | Sequence[str | Path | CRNN] = PRETRAINED,
         constrained: bool = True,
         device: str | None = None,
         threads: int | None = None,
@@ -93,9 +95,9 @@ class PlateReader:
             self._threads = threads
 
     @classmethod
-    def load(cls, path: str | Path | Sequence[str | Path], **options) -> PlateReader:
-        """A reader for a checkpoint or an ONNX file, or a list of them (options as for the
-        constructor)."""
+    def load(cls, path: str | Path | Sequence[str | Path] = PRETRAINED, **options) -> PlateReader:
+        """A reader for a checkpoint or an ONNX file, or a list of them; none: the shipped
+        pretrained reader (options as for the constructor)."""
         return cls(path, **options)
 
     def __call__(self, crops, order: str = "rgb"):
@@ -153,7 +155,8 @@ class _Network:
     """One trained network behind one call, whatever runs it: (B, C, H, W) float32 ->
     (B, T, classes) log-probabilities on the CPU."""
 
-    def __init__(self, model: str | Path | CRNN, device: str, threads: int | None):
+    def __init__(self, model: str | Path | CRNN | None, device: str, threads: int | None):
+        model = resolve_model(model) if not isinstance(model, CRNN) else model
         self.net: CRNN | None = None
         self.session = None
         self.device = device

@@ -85,8 +85,11 @@ def train(cfg: DictConfig) -> float:
         raise UserError(
             "ckpt_path resumes a run and init_from starts a new one from its weights: give one"
         )
-    if ckpt_path:
-        load_checkpoint(ckpt_path)  # refuses URLs and files that would unpickle objects
+    if ckpt_path and "epoch" not in load_checkpoint(ckpt_path):  # refuses URLs and pickles too
+        raise UserError(
+            f"ckpt_path={ckpt_path} holds weights only, not a run to resume: start from them "
+            f"with init_from={ckpt_path}"
+        )
     if cfg.get("init_from"):
         init_weights(model.net, cfg.init_from)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

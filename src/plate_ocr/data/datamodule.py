@@ -18,9 +18,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from plate_ocr.data.augment import build_augmentation
-from plate_ocr.data.folder import PlateFolder, find_splits, plate_key, real_splits
+from plate_ocr.data.folder import PlateFolder, find_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.data.model_input import to_batch, to_channels
+from plate_ocr.data.real_split import RealSplit, plate_key
 from plate_ocr.errors import UserError
 from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
 
@@ -31,6 +32,8 @@ Item = tuple[np.ndarray, str, str]  # image (H, W, C) uint8, label, source
 _VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
 TRAINED_PLATES_KEY = "trained_plates"  # in the checkpoint's data state: plates trained on
 _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
+# once real crops join, most of each epoch is theirs: synthetic plates taught the digits
+DEFAULT_REAL_RATIO = 0.8
 
 
 def model_input(image: np.ndarray, pipeline: A.Compose, channels: int) -> np.ndarray:
@@ -109,17 +112,18 @@ class PlateDataModule(pl.LightningDataModule):
         real_dir: str | None = None,
         synthetic_dir: str | None = None,
         real_ratio: float | None = None,
+        synthetic_epochs: int = 0,
         real_ratio_schedule: Sequence[Sequence[float]] | None = None,
-        epoch_size: int = 40_000,
-        image_size: Sequence[int] = (64, 200),
+        epoch_size: int = 10_000,
+        image_size: Sequence[int] = (32, 160),
         channels: int = 1,
         augmentation: Mapping[str, str] | None = None,
         batch_size: int = 64,
         num_workers: int = 2,
         pin_memory: bool = True,
         persistent_workers: bool = True,
-        synthetic_val_size: int = 2000,
-        synthetic_test_size: int = 2000,
+        synthetic_val_size: int = 1000,
+        synthetic_test_size: int = 1000,
         real_fold: int | None = 0,
         real_folds: int = 5,
         real_val_split: str = "validation",
@@ -128,11 +132,13 @@ class PlateDataModule(pl.LightningDataModule):
         seed: int = 0,
         synthetic_factors: Factors = DEFAULT_FACTORS,
     ):
-        """``real_ratio=None`` means the default: 0.2 with a real folder, 0 without one.
+        """``real_ratio``: the share of each epoch drawn from the real crops once they join,
+        after ``synthetic_epochs`` of synthetic plates only; None means 0.8 with a real
+        folder, 0 without one. ``real_ratio_schedule`` sets it by epoch instead.
 
-        ``real_fold`` picks the validation fold of a plate-disjoint ``real_folds``-fold split of
-        the real train and validation crops (see ``real_splits``); ``None`` keeps the folder's
-        ``real_val_split``, less the plates train holds.
+        The ``real_*`` keys, ``seed`` and ``skip_bad`` make the ``RealSplit``: ``real_fold``
+        validates on one fold of a plate-disjoint split of the real train and validation
+        crops; ``None`` keeps the folder's ``real_val_split``, less the plates train holds.
 
         ``synthetic_factors`` skews the on-the-fly renderer (see ``plate_ocr.synth.Factors``).
         """
@@ -144,11 +150,11 @@ class PlateDataModule(pl.LightningDataModule):
                 raise UserError(f"data.{key}={value}: use a whole number of at least 1")
         if len(image_size) != 2 or min(int(side) for side in image_size) < 1:
             raise UserError(
-                f"data.image_size={list(image_size)}: use [height, width], e.g. [32, 128]"
+                f"data.image_size={list(image_size)}: use [height, width], e.g. [32, 160]"
             )
         if real_ratio is None:
-            real_ratio = 0.2 if real_dir else 0.0
-        self.schedule = RatioSchedule(real_ratio, real_ratio_schedule)
+            real_ratio = DEFAULT_REAL_RATIO if real_dir else 0.0
+        self.schedule = RatioSchedule(real_ratio, real_ratio_schedule, synthetic_epochs)
         if self.schedule.uses_real and not real_dir:
             asking = (
                 f"data.real_ratio={real_ratio}"
@@ -160,7 +166,20 @@ class PlateDataModule(pl.LightningDataModule):
                 "data.real_dir=PATH (a folder of labelled crops), or train on synthetic plates "
                 "alone with data.real_ratio=0 data.real_ratio_schedule=null"
             )
-        self.real_dir, self.synthetic_dir = real_dir, synthetic_dir
+        self.real_split = (
+            RealSplit(
+                str(real_dir),
+                real_fold,
+                int(real_folds),
+                real_val_split,
+                real_test_split,
+                seed,
+                skip_bad,
+            )
+            if real_dir
+            else None
+        )
+        self.synthetic_dir = synthetic_dir
         self.epoch_size = int(epoch_size)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.channels = channels
@@ -169,8 +188,6 @@ class PlateDataModule(pl.LightningDataModule):
         self.pin_memory = pin_memory and torch.cuda.is_available()
         self.persistent_workers = persistent_workers and num_workers > 0
         self.synthetic_sizes = {"validation": synthetic_val_size, "test": synthetic_test_size}
-        self.real_fold, self.real_folds = real_fold, int(real_folds)
-        self.real_val_split, self.real_test_split = real_val_split, real_test_split
         self.skip_bad, self.seed = skip_bad, seed
         self.synthetic_factors = synthetic_factors
         self.train_sources: dict[str, Dataset] = {}
@@ -180,7 +197,7 @@ class PlateDataModule(pl.LightningDataModule):
         if self.train_sources:
             return  # sources are read once, whatever the stage
         self._setup_synthetic()
-        if self.real_dir:
+        if self.real_split is not None:
             self._setup_real()
         for name, source in self.train_sources.items():
             size = "rendered on the fly" if len(source) == _ENDLESS else f"{len(source)} crops"
@@ -209,70 +226,46 @@ class PlateDataModule(pl.LightningDataModule):
             self.eval_sources[split]["synthetic"] = _Rendered(plates)
 
     def _setup_real(self) -> None:
-        splits = real_splits(
-            self.real_dir,
-            self.real_fold,
-            self.real_folds,
-            self.real_val_split,
-            self.seed,
-            self.skip_bad,
-        )
+        split = self.real_split
+        splits = split.splits()
         if self.schedule.uses_real and not splits["train"]:
-            raise UserError(f"data.real_dir={self.real_dir} has no train/ crops to mix in")
-        if self.real_test_split not in splits:
+            raise UserError(f"data.real_dir={split.folder} has no train/ crops to mix in")
+        if split.test_split not in splits:
             raise UserError(
-                f"data.real_test_split={self.real_test_split}: use one of {', '.join(splits)}"
+                f"data.real_test_split={split.test_split}: use one of {', '.join(splits)}"
             )
         chosen = {
             "train": splits["train"],
             "validation": splits["validation"],
-            "test": splits[self.real_test_split],
+            "test": splits[split.test_split],
         }
-        fold = (
-            "the folder's own"
-            if self.real_fold is None
-            else f"fold {self.real_fold} of {self.real_folds},"
-        )
         log.info(
-            "real crops (%s plate-disjoint split): train %d, validation %d, test %d",
-            fold,
+            "real crops (%s): train %d, validation %d, test %d",
+            split.describe(),
             *(len(chosen[name]) for name in ("train", "validation", "test")),
         )
         self.train_sources["real"] = PlateFolder(chosen["train"], self.skip_bad)
-        for split in ("validation", "test"):
-            if chosen[split]:
-                self.eval_sources[split]["real"] = PlateFolder(chosen[split], self.skip_bad)
+        for name in ("validation", "test"):
+            if chosen[name]:
+                self.eval_sources[name]["real"] = PlateFolder(chosen[name], self.skip_bad)
             else:
-                log.warning(
-                    "%s has no real %s crops: no real %s metrics", self.real_dir, split, split
-                )
-
-    def real_split_settings(self) -> dict:
-        """What decides which real plates train: saved in checkpoints, so a resumed run or an
-        evaluation never validates on plates the model trained on."""
-        return {
-            "real_fold": self.real_fold,
-            "real_folds": self.real_folds,
-            "real_val_split": self.real_val_split,
-            "seed": self.seed,
-        }
+                log.warning("%s has no real %s crops: no real %s metrics", split.folder, name, name)
 
     def state_dict(self) -> dict:
-        """The real split settings, and the plates trained on: evaluate.py counts any it is
-        asked to score, whatever the folder holds by then."""
-        if not self.real_dir:
+        """The real split's record, and the plates trained on: a resumed run or an evaluation
+        never validates on plates the model trained on, whatever the folder holds by then."""
+        if self.real_split is None:
             return {}
-        state = self.real_split_settings()
+        state = self.real_split.record()
         real = self.train_sources.get("real")
         if real is not None and self.schedule.uses_real:
             state[TRAINED_PLATES_KEY] = sorted({plate_key(label) for label in real.labels})
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        if not state or not self.real_dir:
+        if not state or self.real_split is None:
             return
-        here = self.real_split_settings()
-        changed = [f"data.{k}={state[k]}" for k in here if k in state and state[k] != here[k]]
+        changed = self.real_split.differences(state)
         if changed:
             raise UserError(
                 f"the checkpoint trained on another real split: resume with {' '.join(changed)}, "

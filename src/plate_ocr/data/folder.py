@@ -9,7 +9,6 @@ reason, unless ``skip_bad`` turns that into one counted warning.
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,64 +215,6 @@ def find_splits(
     if not any(scanned.splits.values()):
         raise UserError(f"data folder {root} has no usable images; {advice}")
     return scanned.splits
-
-
-def plate_key(label: str) -> str:
-    """The plate a label names, for grouping: a label that lost its leading zero (as some
-    published labels did) is still the same plate, so leading zeros do not count."""
-    return label.lstrip("0")
-
-
-def fold_of(label: str, folds: int) -> int:
-    """The cross-validation fold of a plate: a hash of its digits, not a shuffle, so a crop's
-    fold does not depend on the listing order, the seed or what else is in the folder."""
-    return zlib.crc32(plate_key(label).encode()) % folds
-
-
-def real_splits(
-    root: str | Path,
-    fold: int | None = 0,
-    folds: int = 5,
-    validation_split: str = "validation",
-    seed: int = 0,
-    skip_bad: bool = False,
-    config_key: str | None = "data.real_dir",
-) -> dict[str, list[Sample]]:
-    """Train/validation/test crops in which validation plates never appear in train.
-
-    With ``fold`` set, the train and validation crops are pooled and regrouped by plate into
-    ``folds`` plate-disjoint folds: ``fold`` validates, the others train. With ``fold=None``
-    the folder's own ``validation_split`` validates, less any plate that train also holds.
-    The test split is left as the folder has it.
-    """
-    splits = find_splits(root, seed, skip_bad=skip_bad, config_key=config_key)
-    if fold is not None:
-        if folds < 2 or not 0 <= fold < folds:
-            raise UserError(
-                f"data.real_fold={fold} with data.real_folds={folds}: "
-                "use 2 or more folds and a fold from 0 to real_folds - 1"
-            )
-        pooled = splits["train"] + splits["validation"]
-        return {
-            "train": sorted(s for s in pooled if fold_of(s[1], folds) != fold),
-            "validation": sorted(s for s in pooled if fold_of(s[1], folds) == fold),
-            "test": splits["test"],
-        }
-    if validation_split not in splits:
-        raise UserError(f"data.real_val_split={validation_split}: use one of {', '.join(SPLITS)}")
-    trained = {plate_key(label) for _, label in splits["train"]}
-    validation = splits[validation_split]
-    unseen = [s for s in validation if plate_key(s[1]) not in trained]
-    if len(unseen) < len(validation):
-        log.warning(
-            "%d of %d %s crops show plates that train also holds: validating on the other %d",
-            len(validation) - len(unseen),
-            len(validation),
-            validation_split,
-            len(unseen),
-        )
-        validation = unseen
-    return splits | {"validation": validation}
 
 
 class PlateFolder(torch.utils.data.Dataset):

@@ -36,14 +36,29 @@ def _check_ratio(ratio: float, key: str) -> float:
 
 
 class RatioSchedule:
-    """``real_ratio`` by epoch: a constant, or steps ``[[epoch, ratio], ...]``.
+    """``real_ratio`` by epoch: ``synthetic_epochs`` of synthetic plates only, then ``ratio``
+    (the reader learns plates first, then your crops); or steps ``[[epoch, ratio], ...]``.
 
-    The curriculum 95/5 -> 80/20 -> 50/50 is ``[[0, 0.05], [10, 0.2], [50, 0.5]]``: each step
-    holds from its epoch until the next. Epochs before the first step use ``ratio``.
+    Each step holds from its epoch until the next; epochs before the first step use
+    ``ratio``. Steps set every epoch's ratio, so they come with ``synthetic_epochs=0``.
     """
 
-    def __init__(self, ratio: float, steps: Sequence[Sequence[float]] | None = None):
+    def __init__(
+        self,
+        ratio: float,
+        steps: Sequence[Sequence[float]] | None = None,
+        synthetic_epochs: int = 0,
+    ):
         self.ratio = _check_ratio(ratio, "data.real_ratio")
+        if not isinstance(synthetic_epochs, int) or synthetic_epochs < 0:
+            raise UserError(
+                f"data.synthetic_epochs={synthetic_epochs}: use a whole number of epochs, 0 or more"
+            )
+        if steps and synthetic_epochs:
+            raise UserError(
+                "data.real_ratio_schedule sets the ratio of every epoch: pass "
+                "data.synthetic_epochs=0 with it (or drop the schedule)"
+            )
         parsed = []
         for step in steps or ():
             if len(step) != 2 or int(step[0]) < 0:
@@ -52,6 +67,8 @@ class RatioSchedule:
                     "write e.g. [[0, 0.05], [10, 0.2], [50, 0.5]]"
                 )
             parsed.append((int(step[0]), _check_ratio(step[1], "data.real_ratio_schedule")))
+        if synthetic_epochs:
+            parsed = [(0, 0.0), (synthetic_epochs, self.ratio)]
         self.steps = sorted(parsed)
 
     def at(self, epoch: int) -> float:

@@ -1,7 +1,9 @@
 """Loading trained networks from checkpoints without unpickling arbitrary objects.
 
 Checkpoints are files people pass around; ``torch.load(weights_only=True)`` refuses any
-payload beyond tensors and plain containers, so a tampered file cannot run code.
+payload beyond tensors and plain containers, so a tampered file cannot run code. A reader
+file (``reader_file``: a network's config and weights, no optimizer) loads the same way, and
+the name ``pretrained`` stands for the one shipped in the package.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from pathlib import Path
 
 import torch
 from lightning_fabric.plugins import TorchCheckpointIO
+from torch import nn
 
 from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
-from plate_ocr.model.crnn import CRNN, renamed_legacy_weights
+from plate_ocr.model.crnn import renamed_legacy_weights
+from plate_ocr.model.networks import build_network
+from plate_ocr.pretrained import resolve_model
 
 # where PlateDataModule.state_dict() lands in a Lightning checkpoint: the real split trained on
 REAL_SPLIT_KEY = "PlateDataModule"
@@ -22,6 +27,7 @@ REAL_SPLIT_KEY = "PlateDataModule"
 def load_checkpoint(path: str | Path) -> dict:
     """A plate-ocr checkpoint's contents, tensors and plain containers only; remote files
     are refused (fetch and check them first)."""
+    path = resolve_model(path)
     if "://" in str(path):
         raise UserError(
             f"{path}: remote checkpoints are refused, a crafted one could run code; "
@@ -59,19 +65,19 @@ def _network_state(path: str | Path) -> tuple[dict, dict]:
     return checkpoint["net_config"], state
 
 
-def load_network(path: str | Path) -> CRNN:
-    """The CRNN saved in a Lightning checkpoint, in eval mode on the CPU."""
+def load_network(path: str | Path) -> nn.Module:
+    """The network saved in a checkpoint or reader file, in eval mode on the CPU."""
     config, state = _network_state(path)
-    net = CRNN(**config)
+    net = build_network(config)
     net.load_state_dict(state)
     return net.eval()
 
 
-def init_weights(net: CRNN, path: str | Path) -> None:
+def init_weights(net: nn.Module, path: str | Path) -> None:
     """Fine-tuning: copy a checkpoint's weights into ``net``. Everything but the input width
     must match (the width only sets how many columns the sequence head reads)."""
     config, state = _network_state(path)
-    config = CRNN(**config).config  # with today's defaults for options it predates
+    config = build_network(config).config  # with today's defaults for options it predates
     saved = {k: v for k, v in config.items() if k != "image_size"} | {
         "height": config["image_size"][0]
     }

@@ -23,6 +23,7 @@ from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.codec import BLANK, decode, encode
 from plate_ocr.model.crnn import CRNN, renamed_legacy_weights
 from plate_ocr.model.metrics import PlateMetrics
+from plate_ocr.model.networks import network_config
 
 HEADLINE_SOURCES = ("real", "synthetic")  # first one present is the headline
 TOTAL_STEPS_KEY = "total_steps"  # the run length a checkpoint's schedule was built for
@@ -146,7 +147,7 @@ class PlateRecognizer(pl.LightningModule):
         self._resumed = checkpoint
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["net_config"] = self.net.config
+        checkpoint["net_config"] = network_config(self.net)
         total_steps = self.trainer.estimated_stepping_batches
         if math.isfinite(total_steps):  # max_epochs=-1 runs without an end
             checkpoint[TOTAL_STEPS_KEY] = int(total_steps)
