@@ -261,7 +261,7 @@ def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:
     axis.grid(alpha=0.3)
     axis.legend(loc="lower right")
     folds = len({r["fold"] for r in records})
-    axis.set_title(f"crnn_small, quickstart budget; mean ± std over {folds} folds", fontsize=10)
+    axis.set_title(f"the default recipe; mean ± std over {folds} folds", fontsize=10)
     figure.tight_layout()
     with replacing(path) as temporary:
         figure.savefig(temporary, metadata={"Date": None})

@@ -1,6 +1,6 @@
 """Plate-reading latency and throughput per model size: PyTorch eager vs ONNX Runtime.
 
-    python benchmarks/latency.py [--models crnn_small,crnn_small_conv,crnn_base,crnn_large]
+    python benchmarks/latency.py [--models crnn_small,crnn_small_bilstm,crnn_base,crnn_large]
                                  [--inputs 64x200,32x128] [--threads 1] [--seconds 1.0]
 
 Each row reads plates through ``PlateReader`` as ``plate-ocr predict`` does: a crop at a
@@ -82,8 +82,8 @@ def measure(reader: PlateReader, crops: list[np.ndarray], seconds: float) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="crnn_small,crnn_small_conv,crnn_base,crnn_large")
-    parser.add_argument("--inputs", default="64x200,32x128", help="model input sizes, HxW")
+    parser.add_argument("--models", default="crnn_small,crnn_small_bilstm,crnn_base,crnn_large")
+    parser.add_argument("--inputs", default="32x160", help="model input sizes, HxW")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1 core)")
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Training speed of the network alone: plates per second through forward, CTC and backward.
 
-    python benchmarks/train_speed.py [--models crnn_small,crnn_small_conv] [--input 32x128]
+    python benchmarks/train_speed.py [--models crnn_small,crnn_small_bilstm] [--input 32x160]
                                      [--batch 64] [--threads 2] [--seconds 5]
                                      [--precision 32-true,bf16-mixed]
 
@@ -47,8 +47,8 @@ def _step_function(model: str, image_size: tuple[int, int], batch: int, precisio
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="crnn_small,crnn_small_conv")
-    parser.add_argument("--input", default="32x128", help="HxW")
+    parser.add_argument("--models", default="crnn_small,crnn_small_bilstm")
+    parser.add_argument("--input", default="32x160", help="HxW")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0, help="timed per model")

@@ -110,14 +110,15 @@ def test_an_extra_experiment_does_not_change_the_ratio_a_run_trains_at(ratio):
         cfg = compose("train", overrides=accuracy._overrides(ratio, 2, args))
     assert cfg.data.real_ratio == ratio and cfg.data.real_fold == 2
     assert cfg.data.epoch_size == 24000  # the extra experiment did apply
+    assert (cfg.data.synthetic_epochs == 0) == (ratio == 1)  # real-only: no synthetic plate
 
 
 def test_latency_benchmark_prints_a_row_per_engine():
-    command = [sys.executable, "benchmarks/latency.py", "--models", "crnn_small_conv",
+    command = [sys.executable, "benchmarks/latency.py", "--models", "crnn_small",
                "--inputs", "32x128", "--seconds", "0.01"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| crnn_small_conv")]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| crnn_small ")]
     engines = [row.split(" | ")[3] for row in rows if " | cpu | " in row]
     assert engines == ["pytorch", "onnxruntime", "onnxruntime-int8"]
     assert all(float(row.split(" | ")[5]) > 0 for row in rows)
@@ -125,15 +126,15 @@ def test_latency_benchmark_prints_a_row_per_engine():
 
 def test_train_speed_benchmark_prints_a_row_per_model():
     command = [sys.executable, "benchmarks/train_speed.py",
-               "--models", "crnn_small,crnn_small_conv",
+               "--models", "crnn_small,crnn_small_bilstm",
                "--input", "16x96", "--batch", "4", "--seconds", "0.01",
                "--precision", "32-true,bf16-mixed"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| crnn")]
     assert [(row[0], row[1]) for row in rows] == [
-        ("| crnn_small", "32-true"), ("| crnn_small", "bf16-mixed"),
-        ("| crnn_small_conv", "32-true"), ("| crnn_small_conv", "bf16-mixed"),
+        ("| crnn_small ", "32-true"), ("| crnn_small ", "bf16-mixed"),
+        ("| crnn_small_bilstm", "32-true"), ("| crnn_small_bilstm", "bf16-mixed"),
     ]  # fmt: skip
     assert all(float(row[6].rstrip(" |")) > 0 for row in rows)
 

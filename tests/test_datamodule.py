@@ -32,9 +32,11 @@ def test_realised_ratio_within_one_percent(real_folder, ratio):
     assert abs(sources.count("real") / len(sources) - ratio) <= 0.01
 
 
-def test_default_ratio_is_one_fifth_with_a_real_folder_and_zero_without(real_folder):
-    assert _datamodule(real_dir=str(real_folder)).schedule.at(0) == 0.2
-    assert _datamodule().schedule.at(0) == 0.0
+def test_default_ratio_is_mostly_real_with_a_real_folder_and_zero_without(real_folder):
+    """Once real crops join, most of each epoch is theirs; without a folder none is."""
+    mixed = _datamodule(real_dir=str(real_folder), synthetic_epochs=2).schedule
+    assert [mixed.at(epoch) for epoch in range(4)] == [0.0, 0.0, 0.8, 0.8]
+    assert _datamodule(synthetic_epochs=2).schedule.at(3) == 0.0
 
 
 def test_schedule_drives_the_loader(real_folder):

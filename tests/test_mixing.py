@@ -41,6 +41,24 @@ def test_schedule_changes_ratio_at_the_right_epochs():
         assert abs(_real_fraction(sampler, epoch) - ratio) <= 0.01
 
 
+def test_synthetic_epochs_come_first_then_the_ratio():
+    schedule = RatioSchedule(0.8, synthetic_epochs=6)
+    assert [schedule.at(e) for e in (0, 5, 6, 11)] == [0.0, 0.0, 0.8, 0.8] and schedule.uses_real
+    assert RatioSchedule(0.0, synthetic_epochs=6).uses_real is False
+
+
+@pytest.mark.parametrize("synthetic_epochs", [-1, 1.5])
+def test_synthetic_epochs_must_be_a_whole_count(synthetic_epochs):
+    with pytest.raises(UserError, match=rf"^data.synthetic_epochs={synthetic_epochs}: use a whole"):
+        RatioSchedule(0.8, synthetic_epochs=synthetic_epochs)
+
+
+def test_a_schedule_and_synthetic_epochs_together_are_refused():
+    """Both set the first epochs' ratio: which one won would be a guess."""
+    with pytest.raises(UserError, match="pass data.synthetic_epochs=0 with it"):
+        RatioSchedule(0.8, [[0, 0.1]], synthetic_epochs=6)
+
+
 def test_same_seed_same_epoch_same_keys():
     a = MixedEpochSampler(300, RatioSchedule(0.3), real_size=50, seed=3)
     b = MixedEpochSampler(300, RatioSchedule(0.3), real_size=50, seed=3)

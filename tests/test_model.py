@@ -10,7 +10,7 @@ from plate_ocr.errors import UserError
 from plate_ocr.gallery import CAPTION_HEIGHT, annotated_grid
 from plate_ocr.model import CRNN, PlateRecognizer
 from plate_ocr.model.crnn import renamed_legacy_weights
-from plate_ocr.model.schedules import cosine, one_cycle, plateau
+from plate_ocr.model.schedules import one_cycle
 
 
 @pytest.mark.parametrize(("size", "channels"), [((32, 128), 1), ((64, 200), 3)])
@@ -132,20 +132,6 @@ def test_one_cycle_warms_up_to_the_set_rate_then_anneals():
     assert schedule["interval"] == "step"
     assert max(rates) == pytest.approx(0.01, rel=1e-3) and np.argmax(rates) in (19, 20)
     assert rates[0] < 0.001 and rates[-1] < 1e-4
-
-
-def test_cosine_warms_up_then_decays_to_near_zero():
-    rates = _rates(cosine(_optimizer(0.01), total_steps=200, warmup_steps=20), 200)
-    assert rates[0] == pytest.approx(0.0005) and max(rates) == pytest.approx(0.01, rel=1e-2)
-    assert rates[-1] < 1e-4
-
-
-def test_plateau_halves_when_the_metric_stalls():
-    schedule = plateau(_optimizer(0.01), total_steps=0, patience=1)
-    assert schedule["interval"] == "epoch" and schedule["monitor"] == "val/seq_acc"
-    for _ in range(3):
-        schedule["scheduler"].step(0.5)
-    assert schedule["scheduler"].optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
 
 
 def test_gallery_marks_errors_red_and_right_readings_green():

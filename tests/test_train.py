@@ -110,93 +110,79 @@ def test_every_experiment_runs(tmp_path, real_folder, option):
     assert "val/real/seq_acc" in json.loads((tmp_path / "metrics.json").read_text())["metrics"]
 
 
-def test_real_only_and_accurate_keep_the_quickstart_model_and_input(tmp_path):
-    """accurate swaps only the sequence head (measured: as accurate, 15 % faster to train)."""
-    quickstart, real_only, accurate = (
-        _compose(tmp_path / name, f"experiment={name}", tiny=False)
-        for name in ("quickstart", "real_only", "accurate")
-    )
-    assert real_only.data.real_ratio == 1.0 and quickstart.data.real_ratio is None
-    assert real_only.model == quickstart.model
-    for key in ("image_size", "channels"):
-        assert accurate.data[key] == real_only.data[key] == quickstart.data[key]
-    swapped = OmegaConf.to_container(accurate.model.net)
-    assert swapped.pop("sequence") == "conv" and swapped.pop("sequence_layers") == 4
-    kept = OmegaConf.to_container(quickstart.model.net)
-    assert {k: v for k, v in kept.items() if not k.startswith("sequence")} == swapped
-    assert real_only.data.epoch_size * real_only.trainer.max_epochs == (
-        quickstart.data.epoch_size * quickstart.trainer.max_epochs
-    )
-    budget = accurate.data.epoch_size * accurate.trainer.max_epochs
-    assert budget >= 4 * quickstart.data.epoch_size * quickstart.trainer.max_epochs
+def _schedule(cfg) -> list[float]:
+    """The real share of each epoch that ``cfg`` trains with."""
+    schedule = instantiate(cfg.data).schedule
+    return [schedule.at(epoch) for epoch in range(cfg.trainer.max_epochs)]
 
 
-def test_synthetic_first_keeps_the_quickstart_budget_and_a_fifth_real(tmp_path):
-    """Its claim against the quickstart is the order of the samples alone: same model,
-    input, budget and share of real crops over the run."""
-    from plate_ocr.data.mixing import RatioSchedule
-
-    quickstart, first = (
-        _compose(tmp_path / name, f"experiment={name}", tiny=False)
-        for name in ("quickstart", "synthetic_first")
+def test_the_defaults_are_the_quickstart_recipe(tmp_path, real_folder):
+    """``python train.py`` trains what experiment=quickstart names: 12 epochs of 10,000,
+    synthetic plates only for 6, then 80 % real; synthetic only without a real folder."""
+    real = f"data.real_dir={real_folder}"
+    default, quickstart = (
+        _compose(tmp_path, *options, real, tiny=False)
+        for options in ((), ("experiment=quickstart",))
     )
-    epochs = first.trainer.max_epochs
-    schedule = RatioSchedule(0.2, first.data.real_ratio_schedule)
-    assert schedule.at(0) == 0.0 and schedule.at(epochs - 1) > 0.2
-    assert sum(schedule.at(e) for e in range(epochs)) / epochs == pytest.approx(0.2)
-    assert first.model == quickstart.model and epochs == quickstart.trainer.max_epochs
+    assert OmegaConf.to_container(default) == OmegaConf.to_container(quickstart)
+    assert (default.data.epoch_size, default.trainer.max_epochs) == (10_000, 12)
+    assert _schedule(default) == [0.0] * 6 + [0.8] * 6
+    assert list(default.data.image_size) == [32, 160] and default.model.net.sequence == "conv"
+    alone = _compose(tmp_path / "alone", "data.real_dir=null", tiny=False)
+    assert _schedule(alone) == [0.0] * 12
+
+
+def test_real_only_changes_only_what_trains(tmp_path, real_folder):
+    """The baseline's claim is the same model, input and budget with no synthetic plate."""
+    default, real_only = (
+        _compose(tmp_path, *options, f"data.real_dir={real_folder}", tiny=False)
+        for options in ((), ("experiment=real_only",))
+    )
+    assert _schedule(real_only) == [1.0] * 12
+    assert real_only.model == default.model and real_only.trainer == default.trainer
     for key in ("image_size", "channels", "epoch_size"):
-        assert first.data[key] == quickstart.data[key]
+        assert real_only.data[key] == default.data[key]
 
 
-def test_synthetic_then_real_keeps_the_quickstart_budget(tmp_path):
-    """Its claim is a better reader for the same samples: the quickstart's epochs and epoch
-    size, synthetic plates only at first and mostly real crops at the end."""
-    from plate_ocr.data.mixing import RatioSchedule
-
-    quickstart, mix = (
-        _compose(tmp_path / name, f"experiment={name}", tiny=False)
-        for name in ("quickstart", "synthetic_then_real")
+def test_accurate_is_the_recipe_at_five_times_the_samples(tmp_path, real_folder):
+    """Its numbers (docs/results.md) are for 25 x 24,000 samples, the first 12 epochs
+    synthetic only, then 80 % real; accurate_gpu adds workers and a deeper CNN on a GPU."""
+    default, accurate, on_gpu = (
+        _compose(tmp_path / name, *options, f"data.real_dir={real_folder}", tiny=False)
+        for name, options in (
+            ("default", ()),
+            ("accurate", ("experiment=accurate",)),
+            ("accurate_gpu", ("experiment=accurate_gpu",)),
+        )
     )
-    epochs = mix.trainer.max_epochs
-    schedule = RatioSchedule(0.2, mix.data.real_ratio_schedule)
-    assert schedule.at(0) == 0.0 and schedule.at(epochs - 1) == 0.8
-    assert epochs == quickstart.trainer.max_epochs
-    assert mix.data.epoch_size == quickstart.data.epoch_size
-    assert list(mix.data.image_size) == [32, 160] and mix.model.net.sequence == "conv"
-
-
-def test_zero_shot_trains_on_no_real_crop_at_twice_the_quickstart_budget(tmp_path, real_folder):
-    """Real crops, when given, only validate it: its number is read on plates it never saw."""
-    quickstart, zero_shot = (
-        _compose(tmp_path / name, f"experiment={name}", f"data.real_dir={real_folder}", tiny=False)
-        for name in ("quickstart", "zero_shot")
-    )
-    datamodule = instantiate(zero_shot.data)
-    assert datamodule.schedule.at(0) == datamodule.schedule.at(23) == 0.0
-    assert zero_shot.data.epoch_size * zero_shot.trainer.max_epochs == (
-        2 * quickstart.data.epoch_size * quickstart.trainer.max_epochs
-    )
-    assert list(zero_shot.data.image_size) == [32, 160] and zero_shot.model.net.sequence == "conv"
-
-
-def test_accurate_gpu_is_the_measured_recipe_at_the_accurate_budget(tmp_path, real_folder):
-    """Its numbers (README) are for accurate's samples at 32x160, half the epochs synthetic
-    only then 80 % real, and the deeper CNN on a GPU: each of those must be what composes."""
-    accurate, on_gpu = (
-        _compose(tmp_path / name, f"experiment={name}", f"data.real_dir={real_folder}", tiny=False)
-        for name in ("accurate", "accurate_gpu")
-    )
-    epochs = on_gpu.trainer.max_epochs
-    assert (on_gpu.data.epoch_size, epochs) == (accurate.data.epoch_size, 25)
-    schedule = instantiate(on_gpu.data).schedule
-    assert schedule.at(11) == 0.0 and schedule.at(12) == schedule.at(epochs - 1) == 0.8
-    assert list(on_gpu.data.image_size) == [32, 160] and on_gpu.trainer.accelerator == "gpu"
+    assert (accurate.data.epoch_size, accurate.trainer.max_epochs) == (24_000, 25)
+    assert _schedule(accurate) == _schedule(on_gpu) == [0.0] * 12 + [0.8] * 13
+    assert accurate.model == default.model and accurate.data.image_size == default.data.image_size
+    assert on_gpu.trainer.accelerator == "gpu" and on_gpu.data.num_workers >= 8
     deeper, current = (
         sum(p.numel() for p in instantiate(cfg.model.net).parameters())
         for cfg in (on_gpu, accurate)
     )
     assert on_gpu.model.net.sequence == "conv" and deeper > 1.5 * current
+
+
+def test_pretrained_and_finetune_fit_the_default_network(tmp_path, real_folder):
+    """The shipped reader trains on no real crop even when a folder is set; fine-tuning
+    starts from it, real crops from the first epoch, with the default network, so that
+    ``init_from=pretrained`` loads into what the defaults build."""
+    from plate_ocr.model.checkpoint import init_weights
+
+    default, pretrained, finetune = (
+        _compose(tmp_path / name, *options, f"data.real_dir={real_folder}", tiny=False)
+        for name, options in (
+            ("default", ()),
+            ("pretrained", ("experiment=pretrained",)),
+            ("finetune", ("experiment=finetune",)),
+        )
+    )
+    assert _schedule(pretrained) == [0.0] * 25 and pretrained.model == default.model
+    assert _schedule(finetune) == [0.8] * 6 and finetune.init_from == "pretrained"
+    init_weights(instantiate(default.model.net), finetune.init_from)
 
 
 def test_real_fold_selects_the_validation_plates(tmp_path, real_folder):
@@ -416,7 +402,8 @@ def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder)
     cfg = _compose(
         tmp_path,
         "trainer=cpu",
-        "trainer.max_epochs=1",
+        "trainer.max_epochs=2",
+        "data.synthetic_epochs=1",  # real crops join in the second epoch, and are shown then
         "+trainer.limit_train_batches=2",
         "trainer.log_every_n_steps=1",
         f"data.real_dir={real_folder}",

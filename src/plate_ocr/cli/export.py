@@ -1,4 +1,7 @@
-"""``plate-ocr export CKPT --onnx FILE [--int8]``: export to ONNX, checked against PyTorch."""
+"""``plate-ocr export [MODEL] --onnx FILE [--int8]``: export to ONNX, checked against PyTorch.
+
+MODEL is a checkpoint or reader file; without one, the shipped pretrained reader.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +24,17 @@ from plate_ocr.export import (
     synthetic_plates,
 )
 from plate_ocr.model.checkpoint import load_network
+from plate_ocr.pretrained import PRETRAINED
 from plate_ocr.reader import PlateReader
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=Path, help="a .ckpt from train.py")
+    parser.add_argument(
+        "checkpoint",
+        nargs="?",
+        default=PRETRAINED,
+        help="a .ckpt from train.py or a reader file (default: pretrained, the shipped reader)",
+    )
     parser.add_argument("--onnx", type=Path, required=True, help="where to write the ONNX model")
     parser.add_argument(
         "--check-dir",

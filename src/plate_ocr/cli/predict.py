@@ -1,6 +1,7 @@
-"""``plate-ocr predict MODEL IMG_OR_DIR...``: read the plate in each image file.
+"""``plate-ocr predict [MODEL] IMG_OR_DIR...``: read the plate in each image file.
 
-Prints one row per image: the file, the plate in its printed form (``123456 116 16``; raw
+MODEL is a ``.ckpt``, ``.onnx`` or ``.pt`` reader file (told from images by its suffix), or
+``pretrained``; without one the shipped pretrained reader reads. Prints one row per image: the file, the plate in its printed form (``123456 116 16``; raw
 digits when the reading is not a valid plate) and the reading's confidence; ``--ensemble
 MODEL`` reads with more models and keeps the majority. Images are read
 in batches; a file that cannot be read is reported on stderr and skipped, and the exit
@@ -21,13 +22,21 @@ import numpy as np
 from plate_ocr.data.images import load_images
 from plate_ocr.errors import UserError
 from plate_ocr.model.codec import Reading
+from plate_ocr.pretrained import PRETRAINED
 from plate_ocr.reader import PlateReader
 
 
+MODEL_SUFFIXES = (".ckpt", ".onnx", ".pt")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="a .ckpt from train.py or a .onnx from export")
     parser.add_argument(
-        "inputs", type=Path, nargs="+", metavar="IMG_OR_DIR", help="images, or folders of them"
+        "inputs",
+        type=Path,
+        nargs="+",
+        metavar="[MODEL] IMG_OR_DIR",
+        help="a model first (a .ckpt from train.py, a .onnx from export, or pretrained: the "
+        "default), then images or folders of them",
     )
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -80,11 +89,22 @@ class _Printer:
             print("\n]" if self.rows else "[]")
 
 
+def _split_model(inputs: list[Path]) -> tuple[Path | str, list[Path]]:
+    """The model named first, if any (by its suffix: no image is a .ckpt), and the inputs."""
+    first = inputs[0]
+    if first.suffix.lower() in MODEL_SUFFIXES or str(first) == PRETRAINED:
+        if len(inputs) == 1:
+            raise UserError(f"{first} is a model: name the images or folders to read after it")
+        return first, inputs[1:]
+    return PRETRAINED, inputs
+
+
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch-size {args.batch_size}: use 1 or more")
+    model, args.inputs = _split_model(args.inputs)
     reader = PlateReader(
-        [args.model, *args.ensemble],
+        [model, *args.ensemble],
         constrained=args.constrained,
         device=args.device,
         vote=args.vote,

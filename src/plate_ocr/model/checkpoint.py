@@ -18,7 +18,7 @@ from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
 from plate_ocr.model.crnn import renamed_legacy_weights
 from plate_ocr.model.networks import build_network
-from plate_ocr.pretrained import resolve_model
+from plate_ocr.pretrained import PRETRAINED_FILE, resolve_model
 
 # where PlateDataModule.state_dict() lands in a Lightning checkpoint: the real split trained on
 REAL_SPLIT_KEY = "PlateDataModule"
@@ -34,6 +34,11 @@ def load_checkpoint(path: str | Path) -> dict:
             "download it and pass the local file"
         )
     path = Path(path)
+    if not path.is_file() and path == PRETRAINED_FILE:
+        raise UserError(
+            f"{path}: the pretrained reader is missing from this installation; reinstall "
+            "plate-ocr, or make it with `python train.py experiment=pretrained`"
+        )
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found; pass the path of a .ckpt file")
     if path.stat().st_size == 0:

@@ -4,7 +4,7 @@
   curve (custom scalars layout);
 - the run's settings in the hparams tab with their metrics from the first epoch on (the tab
   reads the latest value of each metric's scalar, so it fills in as the run goes);
-- the first training batch per source, as the network receives it after augmentation.
+- each source's first training batch, as the network receives it after augmentation.
 Sample predictions per source, errors in red, come from ``PlateRecognizer`` each validation.
 """
 
@@ -42,7 +42,8 @@ class TensorBoardViews(pl.Callback):
     """``config``: the run's composed config, shown in the hparams tab (None: none shown)."""
 
     def __init__(self, config: DictConfig | dict | None = None, samples: int = 16):
-        self.config, self.samples, self._shown = config, samples, False
+        self.config, self.samples = config, samples
+        self._shown: set[str] = set()  # sources whose first training batch is logged
 
     def _writer(self, trainer: pl.Trainer):
         for logger in trainer.loggers:
@@ -64,12 +65,13 @@ class TensorBoardViews(pl.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         logger = self._writer(trainer)
-        if self._shown or logger is None:
+        new = set(batch["sources"]) - self._shown  # real crops may join epochs later
+        if not new or logger is None:
             return
-        self._shown = True
+        self._shown |= new
         images = (batch["images"] * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
         sources = np.array(batch["sources"])
-        for source in sorted(set(batch["sources"])):
+        for source in sorted(new):
             picked = np.flatnonzero(sources == source)[: self.samples]
             labels = [batch["labels"][i] for i in picked]
             grid = annotated_grid(images[picked], labels, labels)
