@@ -1,11 +1,11 @@
 """``plate-ocr predict [MODEL] IMG_OR_DIR...``: read the plate in each image file.
 
 MODEL is a ``.ckpt``, ``.onnx`` or ``.pt`` reader file (told from images by its suffix), or
-``pretrained``; without one the shipped pretrained reader reads. Prints one row per image: the file, the plate in its printed form (``123456 116 16``; raw
-digits when the reading is not a valid plate) and the reading's confidence; ``--ensemble
-MODEL`` reads with more models and keeps the majority. Images are read
-in batches; a file that cannot be read is reported on stderr and skipped, and the exit
-status is then 1 so scripts notice.
+``pretrained``; without one the shipped pretrained reader reads. Prints one row per image:
+the file, the plate in its printed form (``123456 116 16``; raw digits when the reading is
+not a valid plate) and the reading's confidence; ``--ensemble MODEL`` reads with more models
+and keeps the majority. Images are read in batches; a file that cannot be read is reported
+on stderr and skipped, and the exit status is then 1 so scripts notice.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from plate_ocr.errors import UserError
 from plate_ocr.model.codec import Reading
 from plate_ocr.pretrained import PRETRAINED
 from plate_ocr.reader import PlateReader
-
 
 MODEL_SUFFIXES = (".ckpt", ".onnx", ".pt")
 
