@@ -86,6 +86,7 @@ class SaveReader(pl.Callback):
 
     def __init__(self, path: str, trained_on: str = "synthetic plates only (plate_ocr.synth)"):
         self.path, self.trained_on = path, trained_on
+        self.commit = _commit()  # now: the tree may move on while it trains
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         from hydra.core.hydra_config import HydraConfig
@@ -96,7 +97,7 @@ class SaveReader(pl.Callback):
         record = {
             "trained_on": self.trained_on,
             "command": " ".join(["python train.py", *overrides]),
-            "commit": _commit(),
+            "commit": self.commit,
             "seed": getattr(datamodule, "seed", None),
             "epochs": epochs,
             "samples": epochs * getattr(datamodule, "epoch_size", 0),
