@@ -2,8 +2,6 @@
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,9 +31,8 @@ def _load(name: str):
 
 
 @pytest.mark.slow
-def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
+def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder, run_script):
     command = [
-        sys.executable,
         "benchmarks/accuracy.py",
         "--ratios", "0", "1",
         "--folds", "0", "1",
@@ -47,7 +44,7 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
         "--",
         *TINY,
     ]  # fmt: skip
-    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    first = run_script(*command)
     assert first.returncode == 0, first.stdout + first.stderr
     records = [
         json.loads(line)
@@ -64,12 +61,12 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder):
     assert "| 0 | 0,1 |" in table and "| 1 | 0,1 |" in table and " ± " in table
     assert (tmp_path / "results" / "accuracy_debug.svg").read_text().startswith("<?xml")
     # measured runs are never run again
-    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    again = run_script(*command)
     assert again.returncode == 0 and "0 runs to do, 4 measured" in again.stdout
     # a fold added later is scored from the recorded zero-shot checkpoint, not trained again
     command[command.index("--folds") + 1 : command.index("--jobs")] = ["0", "1", "2"]
     command[command.index("--ratios") + 1 : command.index("--folds")] = ["0"]
-    more = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    more = run_script(*command)
     assert more.returncode == 0, more.stdout + more.stderr
     assert "0 runs to do, 3 measured" in more.stdout
     assert sorted(p.name for p in (tmp_path / "runs" / "debug").glob("*/*")) == trained
@@ -113,10 +110,10 @@ def test_an_extra_experiment_does_not_change_the_ratio_a_run_trains_at(ratio):
     assert (cfg.data.synthetic_epochs == 0) == (ratio == 1)  # real-only: no synthetic plate
 
 
-def test_latency_benchmark_prints_a_row_per_engine():
-    command = [sys.executable, "benchmarks/latency.py", "--models", "crnn_small",
+def test_latency_benchmark_prints_a_row_per_engine(run_script):
+    command = ["benchmarks/latency.py", "--models", "crnn_small",
                "--inputs", "32x128", "--seconds", "0.01"]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = run_script(*command)
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| crnn_small ")]
     engines = [row.split(" | ")[3] for row in rows if " | cpu | " in row]
@@ -124,12 +121,12 @@ def test_latency_benchmark_prints_a_row_per_engine():
     assert all(float(row.split(" | ")[5]) > 0 for row in rows)
 
 
-def test_train_speed_benchmark_prints_a_row_per_model():
-    command = [sys.executable, "benchmarks/train_speed.py",
+def test_train_speed_benchmark_prints_a_row_per_model(run_script):
+    command = ["benchmarks/train_speed.py",
                "--models", "crnn_small,crnn_small_bilstm",
                "--input", "16x96", "--batch", "4", "--seconds", "0.01",
                "--precision", "32-true,bf16-mixed"]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = run_script(*command)
     assert done.returncode == 0, done.stderr
     rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| crnn")]
     assert [(row[0], row[1]) for row in rows] == [
@@ -139,10 +136,10 @@ def test_train_speed_benchmark_prints_a_row_per_model():
     assert all(float(row[6].rstrip(" |")) > 0 for row in rows)
 
 
-def test_synth_speed_benchmark_prints_the_cold_and_steady_rates():
-    command = [sys.executable, "benchmarks/synth_speed.py", "--n", "10", "--warmup", "10",
+def test_synth_speed_benchmark_prints_the_cold_and_steady_rates(run_script):
+    command = ["benchmarks/synth_speed.py", "--n", "10", "--warmup", "10",
                "--size", "32x128"]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = run_script(*command)
     assert done.returncode == 0, done.stderr
     rows = done.stdout.splitlines()
     assert [row.split("  ")[0] for row in rows] == [
@@ -154,7 +151,7 @@ def test_synth_speed_benchmark_prints_the_cold_and_steady_rates():
 
 
 def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
-    tmp_path, real_folder, tiny_checkpoint
+    tmp_path, real_folder, tiny_checkpoint, run_script
 ):
     from plate_ocr.data.folder import PlateFolder
     from plate_ocr.data.real_split import RealSplit
@@ -174,9 +171,9 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
         {"tag": "t", "ratio": 0.2, "fold": 1, "extra": [], "run_dir": str(tmp_path / "gone")},
     ]  # fmt: skip
     (results / "accuracy_runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
-    command = [sys.executable, "benchmarks/reading.py", "--tag", "t",
+    command = ["benchmarks/reading.py", "--tag", "t",
                "--real-dir", str(real_folder), "--results", str(results)]  # fmt: skip
-    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    first = run_script(*command)
     assert first.returncode == 0, first.stdout + first.stderr
     record, scored = [json.loads(line) for line in (results / "reading_runs.jsonl").open()]
     assert record["run_dir"] == str(run_dir) and record["fold"] == 1
@@ -192,12 +189,12 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     assert "| t | constrained, vote | 2 |" in first.stdout
     assert list(record["ms_per_plate"]) == list(record["seq_acc"])
     assert all(ms > 0 for ms in record["ms_per_plate"].values())
-    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    again = run_script(*command)
     assert again.returncode == 0 and "0 runs to read, 2 read, 1 skipped" in again.stdout
 
 
 def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
-    tmp_path, real_folder, tiny_checkpoint, other_tiny_checkpoint
+    tmp_path, real_folder, tiny_checkpoint, other_tiny_checkpoint, run_script
 ):
     from plate_ocr.data.folder import PlateFolder
     from plate_ocr.data.real_split import RealSplit
@@ -215,9 +212,9 @@ def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
     results = tmp_path / "results"
     results.mkdir()
     (results / "accuracy_runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
-    command = [sys.executable, "benchmarks/ensemble.py", "--tag", "t",
+    command = ["benchmarks/ensemble.py", "--tag", "t",
                "--real-dir", str(real_folder), "--results", str(results)]  # fmt: skip
-    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    first = run_script(*command)
     assert first.returncode == 0, first.stdout + first.stderr
     (record,) = [json.loads(line) for line in (results / "ensemble_runs.jsonl").open()]
     assert "fold 2: 1 run on disk, no ensemble" in first.stdout  # its other run is gone
@@ -237,5 +234,5 @@ def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
     assert record["ensemble"]["constrained, vote"] == pytest.approx(share(paths, vote=True))
     assert record["alone"]["greedy"] == pytest.approx([share(p, constrained=False) for p in paths])
     assert "| constrained, vote | 1 |" in first.stdout
-    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    again = run_script(*command)
     assert again.returncode == 0 and "0 folds read, 1 read before" in again.stdout

@@ -1,8 +1,6 @@
 """evaluate.py: the report's fields and values on a tiny model and folder."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,12 @@ def _compose(tmp_path: Path, *overrides: str):
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose(
             "eval",
-            overrides=[f"paths.output_dir={tmp_path}", "data.num_workers=0", *overrides],
+            overrides=[
+                f"paths.output_dir={tmp_path}",
+                "data.num_workers=0",
+                "data.synthetic_test_size=16",  # a test may ask for more, or none
+                *overrides,
+            ],
         )
 
 
@@ -140,7 +143,7 @@ def test_any_flat_folder_scores_every_crop_with_split_all(tmp_path, tiny_checkpo
     assert report["sources"]["real"]["n"] == 4
 
 
-def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop):
+def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop, run_script):
     folder = tmp_path / "lpa_like"  # train and validation only, like the LPA crops
     write_crop(folder / "train" / "0730011107.jpg")
     write_crop(folder / "validation" / "12345611616.jpg")
@@ -153,25 +156,38 @@ def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop)
     with pytest.raises(UserError, match=r"has no test crops: pass data.real_split=train\|valid"):
         evaluate(cfg)
     # The entry point shows it as one line and exits 2.
-    run = subprocess.run(
-        [
-            sys.executable,
-            "evaluate.py",
-            f"ckpt_path={tiny_checkpoint}",
-            f"data.real_dir={folder}",
-            "data.real_split=nope",
-            f"hydra.run.dir={tmp_path / 'h'}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path={tiny_checkpoint}",
+        f"data.real_dir={folder}",
+        "data.real_split=nope",
+        f"hydra.run.dir={tmp_path / 'h'}",
     )
-    assert run.returncode == 2, run.stderr
-    assert (
-        "data.real_split=nope: use one of train, validation, test, all" in run.stdout + run.stderr
-    )
-    assert "Traceback" not in run.stdout + run.stderr
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    assert "data.real_split=nope: use one of train, validation, test, all" in output
+    assert "Traceback" not in output
+
+
+def test_a_folder_without_test_crops_scores_the_fold_the_checkpoint_held_out(
+    tmp_path, tiny_checkpoint, real_folder, caplog
+):
+    """LPA has train and validation only: the plates a checkpoint never trained on are its
+    own held-out fold, which it records, so that is what a user gets, with a notice."""
+    from plate_ocr.data.real_split import RealSplit
+
+    folder = tmp_path / "no_test"
+    for split in ("train", "validation"):
+        (folder / split).mkdir(parents=True)
+        for crop in (real_folder / split).glob("*.jpg"):
+            (folder / split / crop.name).write_bytes(crop.read_bytes())
+    held_out = {"real_fold": 1, "real_folds": 3, "real_val_split": "validation", "seed": 42}
+    checkpoint = _with_split(tiny_checkpoint, tmp_path / "f1.ckpt", **held_out)
+    cfg = _compose(tmp_path / "run", f"ckpt_path={checkpoint}", f"data.real_dir={folder}")
+    real = evaluate(cfg)["sources"]["real"]
+    assert real["split"] == "validation (fold 1 of 3)"
+    assert real["n"] == len(RealSplit(str(folder), 1, 3).splits()["validation"]) > 0
+    assert "has no test crops: scoring the plates this checkpoint held out (fold 1" in caplog.text
 
 
 def test_validation_is_the_fold_the_checkpoint_never_trained_on(
@@ -283,23 +299,20 @@ def test_an_ensemble_counts_the_plates_any_of_its_models_trained_on(
     assert real["crops_of_trained_plates"] == seen > 0
 
 
-def test_an_ensemble_of_checkpoints_from_different_folds_is_refused(tmp_path, tiny_checkpoint):
+def test_an_ensemble_of_checkpoints_from_different_folds_is_refused(
+    tmp_path, tiny_checkpoint, run_script
+):
     fold = {"real_folds": 5, "real_val_split": "validation", "seed": 42}
     first = _with_split(tiny_checkpoint, tmp_path / "f0.ckpt", real_fold=0, **fold)
     second = _with_split(tiny_checkpoint, tmp_path / "f1.ckpt", real_fold=1, **fold)
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "evaluate.py"),
-            f"ckpt_path=[{first},{second}]",
-            f"paths.output_dir={tmp_path / 'out'}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path=[{first},{second}]",
+        f"paths.output_dir={tmp_path / 'out'}",
+        f"hydra.run.dir={tmp_path / 'h'}",
     )
-    assert run.returncode == 2, run.stderr
     message = run.stdout + run.stderr
+    assert run.returncode == 2, message
     assert "ckpt_path: the checkpoints trained on different real splits" in message
     assert "'real_fold': 0" in message and "'real_fold': 1" in message
     assert "Traceback" not in message and not (tmp_path / "out" / REPORT_JSON).exists()

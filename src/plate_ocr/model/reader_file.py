@@ -50,7 +50,7 @@ def save_reader_file(net: nn.Module, path: str | Path, record: dict) -> Path:
         "channels": config["in_channels"],
         "alphabet": ALPHABET,
         "plate_ocr_version": __version__,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         "created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     } | record
     state = {f"net.{k}": v.detach().float().cpu() for k, v in net.state_dict().items()}
