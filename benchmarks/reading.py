@@ -1,7 +1,9 @@
 """Real accuracy by reading option: greedy or constrained decoding, with or without the vote of
-three framings, on the held-out plates of runs that ``benchmarks/accuracy.py`` trained.
+three framings, on the held-out plates of runs that ``benchmarks/accuracy.py`` trained, or of
+a model that trained on no real crop (``--model``: every fold is unseen, so it reads them all).
 
     python benchmarks/reading.py --tag sf-ft160 [--tag real160 ...]
+    python benchmarks/reading.py --tag pretrained --model src/plate_ocr/pretrained/plate_reader.pt
 
 Each run recorded under a tag in ``accuracy_runs.jsonl`` has a run folder with
 ``checkpoints/last.ckpt`` and a fold: its last checkpoint reads that fold's validation plates
@@ -57,7 +59,7 @@ def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
     records = []
     for run in runs:
         crops = PlateFolder(RealSplit(str(real_dir), run["fold"]).splits()["validation"])
-        checkpoint = Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
+        checkpoint = run.get("model") or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
         scores, ms = {}, {}
         for name, options in OPTIONS.items():
             reader = PlateReader(checkpoint, device="cpu", **options)
@@ -106,6 +108,10 @@ def parse_arguments(description: str) -> argparse.Namespace:
         "--real-dir", type=Path, default=REPO.parent / "shared" / "data" / "lpa_recognition"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where records are")
+    parser.add_argument(
+        "--model", type=Path, help="read this model, trained on no real crop, on every fold"
+    )
+    parser.add_argument("--folds", type=int, default=5, help="--model: folds to read it on")
     return parser.parse_args()
 
 
@@ -113,13 +119,25 @@ def main() -> None:
     args = parse_arguments(__doc__.splitlines()[0])
     done = _jsonl(args.results / READINGS_FILE)
     read = {(r["run_dir"], r["fold"]) for r in done}
-    runs = [
-        r for r in _jsonl(args.results / RUNS_FILE) if r["tag"] in args.tag and "invalid" not in r
-    ]
+    if args.model:
+        if len(args.tag) != 1:
+            sys.exit("--model: give one --tag to record its readings under")
+        runs = [
+            {"tag": args.tag[0], "fold": fold, "extra": [], "run_dir": str(args.model)}
+            | {"model": str(args.model)}
+            for fold in range(args.folds)
+        ]
+    else:
+        runs = [
+            r
+            for r in _jsonl(args.results / RUNS_FILE)
+            if r["tag"] in args.tag and "invalid" not in r
+        ]
     todo, gone = [], []  # unread runs, with and without a checkpoint on disk
     for run in runs:
         if (run["run_dir"], run["fold"]) not in read:
-            on_disk = (Path(run["run_dir"]) / "checkpoints" / "last.ckpt").is_file()
+            on_disk = Path(run.get("model") or Path(run["run_dir"]) / "checkpoints" / "last.ckpt")
+            on_disk = on_disk.is_file()
             (todo if on_disk else gone).append(run)
     print(
         f"{len(todo)} runs to read, {len(runs) - len(todo) - len(gone)} read"

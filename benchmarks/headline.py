@@ -1,0 +1,125 @@
+"""The README's headline: each recipe's real accuracy on unseen plates, from the records.
+
+    python benchmarks/headline.py [--plot docs/headline.svg]
+
+Every row is a set of tags in ``benchmarks/results/reading_runs.jsonl`` (each run's held-out
+fold read greedy, constrained, and both with the vote of three framings; see ``reading.py``)
+and its minutes in ``accuracy_runs.jsonl``. Prints the markdown table (mean ± sample std over
+every fold and seed) and draws the plot; trains nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from accuracy import RESULTS, RUNS_FILE  # noqa: E402  (a sibling script)
+from reading import READINGS_FILE  # noqa: E402
+
+# (recipe, how to run it, budget, tags): the defaults first, then the baselines at their budget
+ROWS = [
+    ("fine-tune the shipped reader", "`experiment=finetune`", "6 × 10,000", ["finetune"]),
+    ("default recipe", "`python train.py`", "12 × 10,000", ["default"]),
+    ("real crops only", "`experiment=real_only`", "12 × 10,000", ["real160"]),
+    ("zero-shot: no real crop", "`data.real_ratio=0`", "12 × 10,000", ["zs160"]),
+    ("accurate", "`experiment=accurate`", "25 × 24,000", ["accsf160"]),
+    ("real crops only, accurate budget", "`experiment=real_only` + accurate", "25 × 24,000",
+     ["accreal160"]),
+    ("**shipped reader** (no real crop)", "`PlateReader.load()`", "25 × 24,000", ["pretrained"]),
+]  # fmt: skip
+READINGS = {"greedy": "greedy", "constrained": "constrained", "+ vote": "constrained, vote"}
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def rows(results: Path) -> list[dict]:
+    readings = _jsonl(results / READINGS_FILE)
+    minutes = {}
+    for run in _jsonl(results / RUNS_FILE):
+        if "minutes" in run and "scored_from" not in run:
+            minutes.setdefault(run["tag"], []).append(run["minutes"])
+    table = []
+    for recipe, command, budget, tags in ROWS:
+        runs = [r for r in readings if r["tag"] in tags]
+        if not runs:
+            continue
+        folds = sorted({r["fold"] for r in runs})
+        per_fold = len(runs) / len(folds)
+        spent = [m for tag in tags for m in minutes.get(tag, [])]
+        table.append(
+            {
+                "recipe": recipe,
+                "command": command,
+                "budget": budget,
+                "runs": f"{len(folds)} folds × {per_fold:g}",
+                "minutes": f"{statistics.median(spent):.0f}" if spent else "-",
+                "values": {k: [r["seq_acc"][v] for r in runs] for k, v in READINGS.items()},
+            }
+        )
+    return table
+
+
+def markdown(table: list[dict]) -> str:
+    header = ["recipe", "run it with", "samples", "folds × seeds", *READINGS, "minutes"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table:
+        cells = [row["recipe"], row["command"], row["budget"], row["runs"]]
+        cells += [_spread(row["values"][k]) for k in READINGS] + [row["minutes"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "plate-ocr"})
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axis = plt.subplots(figsize=(7.5, 3.8))
+    positions = np.arange(len(table))
+    width = 0.27
+    for i, reading in enumerate(READINGS):
+        values = [row["values"][reading] for row in table]
+        means = [statistics.mean(v) for v in values]
+        spreads = [statistics.stdev(v) if len(v) > 1 else 0 for v in values]
+        axis.bar(positions + (i - 1) * width, means, width, yerr=spreads, capsize=3, label=reading)
+    axis.set_xticks(positions, [row["recipe"].strip("*") for row in table], rotation=20,
+                    ha="right", fontsize=8)  # fmt: skip
+    axis.set_ylim(0.7, 1.0)
+    axis.set_ylabel("unseen real plates read exactly")
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(loc="lower left", fontsize=8, ncol=3)
+    axis.set_title("LPA crops, 5 plate-disjoint folds; mean ± std over folds and seeds", fontsize=9)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, metadata={"Date": None})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--plot", type=Path, default=REPO / "docs" / "headline.svg")
+    args = parser.parse_args()
+    table = rows(args.results)
+    print(markdown(table))
+    plot(table, args.plot)
+    print(f"(plot: {args.plot})")
+
+
+if __name__ == "__main__":
+    main()
