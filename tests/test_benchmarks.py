@@ -130,7 +130,7 @@ def test_train_speed_benchmark_prints_a_row_per_model(run_script):
     assert done.returncode == 0, done.stderr
     rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| crnn")]
     assert [(row[0], row[1]) for row in rows] == [
-        ("| crnn_small ", "32-true"), ("| crnn_small ", "bf16-mixed"),
+        ("| crnn_small", "32-true"), ("| crnn_small", "bf16-mixed"),
         ("| crnn_small_bilstm", "32-true"), ("| crnn_small_bilstm", "bf16-mixed"),
     ]  # fmt: skip
     assert all(float(row[6].rstrip(" |")) > 0 for row in rows)

@@ -49,7 +49,7 @@ def test_preview_verb_uses_the_composed_training_config(tmp_path, write_crop, mo
     args = ["preview", str(out), "experiment=quickstart", "data.real_fold=null"]
     assert main([*args, "--real-dir", str(tmp_path / "crops"), "--n", "2"]) == 0
     sheet = cv2.imread(str(out))
-    tile_h, tile_w = _tile((32, 128))  # the quickstart's input size
+    tile_h, tile_w = _tile((32, 160))  # the quickstart's input size
     assert sheet.shape == (2 * len(STRENGTHS) * tile_h + GAP, 2 * tile_w + GAP, 3)
 
 

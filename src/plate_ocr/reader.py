@@ -27,8 +27,8 @@ from plate_ocr.pretrained import PRETRAINED, resolve_model
 ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as JSON
 # Framings a vote reads each crop in: as given, tighter and looser by this fraction of the
 # height at the top and bottom (half that of the width at the ends, where plates have less
-# margin). On held-out LPA crops a tighter crop alone reads 0.03 fewer plates: the vote
-# keeps what the framings agree on.
+# margin). A reader is sensitive to framing (docs/results.md, reading options): the vote keeps
+# what the framings agree on.
 VOTE_FRAMINGS = (0.0, -0.06, 0.06)
 
 
@@ -45,13 +45,13 @@ class PlateReader:
     None leaves ONNX Runtime its defaults. PyTorch's threads are process-wide:
     ``torch.set_num_threads``. ``constrained`` (the default): the most probable valid
     Algerian plate, by a CTC beam search that the greedy reading skips when it is a valid
-    plate more probable than all else, as for most crops; on held-out LPA crops it read more
-    plates than greedy in nearly every training, in greedy's time (README).
+    plate more probable than all else, as for most crops; on held-out real crops it read more
+    plates than greedy in nearly every training, in greedy's time (docs/results.md).
     False: the best path, whatever its format. ``vote``: read each crop in three framings
     (as given, a little tighter, a little looser) and keep the text most of them read, for
     three times the work. An ensemble keeps the text most of its models read (in every
     framing, with ``vote``), ties to the surer side: networks trained apart misread
-    different crops (README: two trainings read about 0.01 more held-out plates than one),
+    different crops (docs/results.md: two trainings read more held-out plates than one),
     for the work of each. Its models must share one input size and colour mode. Their
     outputs are not averaged: CTC networks trained apart place digits in different columns.
     """
