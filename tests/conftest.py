@@ -60,6 +60,35 @@ def run_script(capfd) -> Callable[..., subprocess.CompletedProcess]:
     return run
 
 
+TINY_RUN = [
+    "trainer=debug",
+    "data.image_size=[32,96]",
+    "data.num_workers=0",
+    "data.batch_size=8",
+    "data.synthetic_val_size=8",
+    "data.synthetic_test_size=8",
+]
+
+
+@pytest.fixture
+def train_py(run_script, tmp_path):
+    """``python train.py`` on a tiny run (one batch of each loader) in a new folder."""
+
+    def run(*overrides: str, folder: Path | None = None) -> subprocess.CompletedProcess:
+        return run_script("train.py", *TINY_RUN, f"hydra.run.dir={folder or tmp_path}", *overrides)
+
+    return run
+
+
+def one_line_exit_2(run: subprocess.CompletedProcess, *words: str) -> None:
+    """A user's mistake: exit status 2, no traceback, and the words that name it."""
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    assert "Traceback" not in output and "Error in call to target" not in output
+    for word in words:
+        assert word in output, output
+
+
 @pytest.fixture
 def write_crop() -> Callable[..., Path]:
     """Write a small plate-like crop (RGB colour, dark stripes) to ``path``; returns the path."""

@@ -3,7 +3,7 @@ import logging
 import numpy as np
 import pytest
 
-from plate_ocr.data.folder import PlateFolder, find_splits, split_by_plate
+from plate_ocr.data.folder import PlateFolder, find_splits, scan_folder, split_by_plate
 from plate_ocr.data.real_split import RealSplit, plate_key
 from plate_ocr.errors import UserError
 
@@ -98,7 +98,7 @@ def test_image_missing_from_labels_csv(tmp_path, write_crop):
 
 
 def test_empty_folders(tmp_path, write_crop):
-    with pytest.raises(UserError, match=r"folder has no .jpg/.jpeg/.png images"):
+    with pytest.raises(UserError, match=r"folder has no plate crop images"):
         find_splits(tmp_path)
     write_crop(tmp_path / "train" / "12345611616.jpg")
     (tmp_path / "test").mkdir()
@@ -164,12 +164,14 @@ def test_crops_of_impossible_sizes_are_named(tmp_path, write_crop, size, words):
     assert str(path) in str(error.value)
 
 
-def test_symlink_loops_in_a_folder_are_not_followed(tmp_path, write_crop):
+def test_symlink_loops_in_a_folder_are_named_not_followed_for_ever(tmp_path, write_crop):
     for split in ("train", "validation"):
         write_crop(tmp_path / split / "12345611616.jpg")
     (tmp_path / "train" / "loop").symlink_to(tmp_path)
     (tmp_path / "loop").symlink_to(tmp_path)
-    splits = find_splits(tmp_path)
+    problems = {str(p.path.relative_to(tmp_path)) for p in scan_folder(tmp_path).problems}
+    assert problems == {"loop", "train/loop"}  # folders of images that are not read
+    splits = scan_folder(tmp_path).splits
     assert len(splits["train"]) == 1 and len(splits["validation"]) == 1
 
 

@@ -6,40 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import one_line_exit_2 as _one_line_exit_2
 
 from plate_ocr.errors import UserError, user_error
 from plate_ocr.model import CRNN
 from plate_ocr.model.checkpoint import load_checkpoint, load_network
 
 REPO = Path(__file__).parents[1]
-
-
-TINY_RUN = [
-    "trainer=debug",
-    "data.image_size=[32,96]",
-    "data.num_workers=0",
-    "data.batch_size=8",
-    "data.synthetic_val_size=8",
-    "data.synthetic_test_size=8",
-]
-
-
-@pytest.fixture
-def train_py(run_script, tmp_path):
-    """``python train.py`` on a tiny run in a new folder, with more overrides."""
-
-    def run(*overrides: str, folder: Path | None = None) -> subprocess.CompletedProcess:
-        return run_script("train.py", *TINY_RUN, f"hydra.run.dir={folder or tmp_path}", *overrides)
-
-    return run
-
-
-def _one_line_exit_2(run: subprocess.CompletedProcess, *words: str) -> None:
-    output = run.stdout + run.stderr
-    assert run.returncode == 2, output
-    assert "Traceback" not in output and "Error in call to target" not in output
-    for word in words:
-        assert word in output, output
 
 
 @pytest.mark.parametrize(

@@ -205,10 +205,15 @@ def test_a_folder_of_other_files_is_refused_untouched(tmp_path, capsys, write_cr
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == [crop.name]
 
 
-def test_shrinking_leaves_no_unlisted_images_and_says_what_it_did(tmp_path, capsys):
+def test_shrinking_needs_force_and_leaves_no_unlisted_images(tmp_path, capsys):
     assert _synth(tmp_path) == 0
     assert "rendered 19 images, kept 0" in capsys.readouterr().out
-    assert main(["synth", str(tmp_path), "--train", "5", "--val", "4", "--test", "3"]) == 0
+    before = sorted(p.name for p in tmp_path.rglob("*.png"))
+    smaller = ["synth", str(tmp_path), "--train", "5", "--val", "4", "--test", "3"]
+    assert main(smaller) == 2  # deleting thousands of images is not a side effect
+    assert "pass --force to remove them" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*.png")) == before
+    assert main([*smaller, "--force"]) == 0
     assert "rendered 0 images, kept 12 already there, removed 7" in capsys.readouterr().out
     train = tmp_path / "train"
     assert sorted(p.name for p in train.glob("*.png")) == sorted(r[0] for r in _rows(train)[1:])

@@ -351,14 +351,20 @@ def test_launchers_compose():
 
 
 @pytest.mark.slow
-def test_joblib_runs_sweep_jobs_in_parallel(tmp_path):
+def test_joblib_runs_sweep_jobs_in_parallel_with_real_crops_and_loader_workers(
+    tmp_path, real_folder
+):
+    """Every job once failed inside joblib's workers, which could not start loader workers
+    ("Please call iter(combined_loader) first")."""
     done = _train_py(
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
         "trainer=debug",
         *TINY,
-        "seed=1,2",
+        "data.num_workers=1",
+        f"data.real_dir={real_folder}",
+        "data.real_fold=0,1",
         f"hydra.sweep.dir={tmp_path}",
     )
     assert "Joblib.Parallel(n_jobs=2" in done.stdout + done.stderr

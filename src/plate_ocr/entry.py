@@ -22,7 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from plate_ocr.errors import user_error
-from plate_ocr.run_folder import FAILED_FILE
+from plate_ocr.run_folder import FAILED_FILE, METRICS_FILE, REPORT_JSON
 
 
 def run_entry(work: Callable[[DictConfig], float | None], cfg: DictConfig, name: str):
@@ -47,24 +47,40 @@ def _in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+# what a finished or started run leaves in its folder: another run there would overwrite it
+RUN_MARKERS = (METRICS_FILE, REPORT_JSON, "checkpoints", "tensorboard", "csv")
+
+
 class OutputFolderCheck(Callback):
     """Hydra creates the run folder before any project code runs, and an unwritable one
-    ends in its traceback; this says it in one line (exit 2) before anything starts."""
+    ends in its traceback; this says it in one line (exit 2) before anything starts. A
+    folder that already holds a run is refused too (a run resumed in place excepted): a
+    second run there would overwrite its checkpoints and results and mix its logs."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        _check_folder("hydra.run.dir", config.hydra.run.dir)
+        _check_folder("hydra.run.dir", config.hydra.run.dir, config.get("ckpt_path"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        _check_folder("hydra.sweep.dir", config.hydra.sweep.dir)
+        _check_folder("hydra.sweep.dir", config.hydra.sweep.dir, None)
 
 
-def _check_folder(key: str, folder: str) -> None:
+def _check_folder(key: str, folder: str, resumed: str | None) -> None:
+    path = Path(folder)
+    held = [name for name in RUN_MARKERS if (path / name).exists()]
+    if not held and path.is_dir() and any(path.glob("*/" + METRICS_FILE)):
+        held = [f"runs with {METRICS_FILE}"]  # a sweep's job folders
+    in_place = resumed and Path(resumed).resolve().is_relative_to(path.resolve())
+    if held and not in_place:
+        _refuse(f"{key}={folder} already holds a run ({', '.join(held)}): choose a new folder")
     try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        print(
+        _refuse(
             f"{key}={folder}: cannot create the output folder ({error.strerror or error}); "
-            "choose a writable one",
-            file=sys.stderr,
+            "choose a writable one"
         )
-        sys.exit(2)
+
+
+def _refuse(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(2)

@@ -22,3 +22,11 @@ def user_error(error: BaseException) -> UserError | None:
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+def require_bool(key: str, value) -> bool:
+    """A switch from the command line: ``true`` or ``false``. Any other word (``off``, ``no``)
+    reaches Python as a non-empty string, which would switch it on."""
+    if not isinstance(value, bool):
+        raise UserError(f"{key}={value}: use true or false")
+    return value

@@ -30,17 +30,18 @@ from plate_ocr.data.datamodule import TRAINED_PLATES_KEY
 from plate_ocr.data.folder import SPLITS, PlateFolder
 from plate_ocr.data.model_input import resize
 from plate_ocr.data.real_split import plate_key
-from plate_ocr.errors import UserError
+from plate_ocr.errors import UserError, require_bool
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import REAL_SPLIT_KEY, load_checkpoint
 from plate_ocr.model.metrics import GAP, PlateMetrics, align
 from plate_ocr.plates import ALPHABET, MAX_LENGTH
 from plate_ocr.reader import PlateReader
+from plate_ocr.run_folder import REPORT_JSON
 
 log = logging.getLogger(__name__)
 
-REPORT_JSON, REPORT_MD = "report.json", "report.md"
+REPORT_MD = "report.md"
 REAL_SPLITS = (*SPLITS, "all")
 WORST_ERRORS = 20
 CONFUSION_LABELS = [*ALPHABET, GAP]
@@ -203,12 +204,14 @@ def evaluate(cfg: DictConfig) -> dict:
     output_dir.mkdir(parents=True, exist_ok=True)
     listed = OmegaConf.is_list(cfg.ckpt_path)
     paths = [str(path) for path in cfg.ckpt_path] if listed else [str(cfg.ckpt_path)]
-    reader = PlateReader(paths, constrained=cfg.constrained_decoding, vote=cfg.framing_vote)
+    constrained = require_bool("constrained_decoding", cfg.constrained_decoding)
+    vote = require_bool("framing_vote", cfg.framing_vote)
+    reader = PlateReader(paths, constrained=constrained, vote=vote)
     report = {
         "checkpoint": paths[0] if len(paths) == 1 else paths,
         "engine": reader.engine,
-        "decoding": "constrained" if cfg.constrained_decoding else "greedy",
-        "framing_vote": bool(cfg.framing_vote),
+        "decoding": "constrained" if constrained else "greedy",
+        "framing_vote": vote,
         "image_size": list(reader.image_size),
         "channels": reader.in_channels,
         "sources": {},

@@ -54,16 +54,20 @@ def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
         # Its LSTM warning is about batch-sized initial states, which the CRNN does not pass.
         for category in (DeprecationWarning, UserWarning, torch.jit.TracerWarning):
             warnings.simplefilter("ignore", category)
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            dynamo=False,
-            input_names=["images"],
-            output_names=["log_probs"],
-            dynamic_axes={"images": {0: "batch"}, "log_probs": {0: "batch"}},
-            opset_version=opset,
-        )
+        try:
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                dynamo=False,
+                input_names=["images"],
+                output_names=["log_probs"],
+                dynamic_axes={"images": {0: "batch"}, "log_probs": {0: "batch"}},
+                opset_version=opset,
+            )
+        except (ValueError, RuntimeError, torch.onnx.errors.OnnxExporterError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise UserError(f"--opset {opset}: export failed ({reason}); try {OPSET}") from error
     proto = onnx.load(str(path))
     for key, value in deployment_metadata(net).items():
         entry = proto.metadata_props.add()

@@ -69,7 +69,7 @@ class PlateReader:
     ):
         self.constrained = constrained
         self.framings = VOTE_FRAMINGS if vote else VOTE_FRAMINGS[:1]
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = _device(device)
         models = list(model) if isinstance(model, list | tuple) else [model]
         if not models:
             raise UserError("no model to read with: pass a .ckpt, a .onnx or a list of them")
@@ -176,6 +176,20 @@ class _Network:
             return self.net.log_probs(torch.from_numpy(batch).to(self.device)).cpu()
 
 
+def _device(device: str | None) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``, checked; None: CUDA when there is one."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    kind, _, index = str(device).partition(":")
+    if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
+        raise UserError(f"device {device!r}: use cpu, cuda or cuda:N")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {device!r}: this machine has no CUDA GPU that torch sees; use cpu")
+    if index and int(index) >= torch.cuda.device_count():
+        raise UserError(f"device {device!r}: there are {torch.cuda.device_count()} CUDA devices")
+    return str(device)
+
+
 def reframe(image: np.ndarray, margin: float) -> np.ndarray:
     """The crop ``margin`` of its height tighter (< 0) or looser (> 0) at the top and bottom,
     half that of its width at each end; a loose side repeats the crop's edge pixels."""
@@ -222,19 +236,47 @@ def _onnx_session(path: Path, device: str, threads: int | None):
     config = session.get_modelmeta().custom_metadata_map.get(ONNX_CONFIG_KEY)
     if config is None:
         raise UserError(f"{path}: not a plate-ocr ONNX model (no {ONNX_CONFIG_KEY} metadata)")
-    return session, json.loads(config)
+    return session, _checked_onnx_config(path, session, config)
+
+
+def _checked_onnx_config(path: Path, session, text: str) -> dict:
+    """The config in an ONNX file's metadata, held to its graph's input: a reader fed the
+    size the metadata claims must be fed what the graph takes."""
+    try:
+        config = json.loads(text)
+        height, width = (int(side) for side in config["image_size"])
+        channels = int(config["in_channels"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise UserError(
+            f"{path}: its {ONNX_CONFIG_KEY} metadata is not a network config ({error!r}); "
+            "export the model again with `plate-ocr export`"
+        ) from None
+    inputs = session.get_inputs()
+    shape = list(inputs[0].shape) if inputs else []
+    expected = [channels, height, width]
+    fixed = zip(shape[1:], expected, strict=False)
+    if len(shape) != 4 or any(isinstance(got, int) and got != want for got, want in fixed):
+        raise UserError(
+            f"{path}: its metadata says input ({channels}, {height}, {width}) but the graph "
+            f"takes {shape}; export the model again with `plate-ocr export`"
+        )
+    return config
 
 
 def _as_rgb(crop, order: str) -> np.ndarray:
-    """A path, PIL image or array as (H, W, 3) uint8 RGB."""
+    """A path, PIL image or array as (H, W, 3) uint8 RGB. A JPEG's EXIF orientation is applied
+    either way, as OpenCV applies it to a path: one crop reads alike as a file or an image."""
     if isinstance(crop, str | Path):
         from plate_ocr.data.folder import read_rgb
 
         return read_rgb(Path(crop))
     if not isinstance(crop, np.ndarray):  # a PIL image, or anything with __array__
-        convert = getattr(crop, "convert", None)
-        return np.asarray(convert("RGB") if convert else crop, dtype=np.uint8)
-    image = crop.astype(np.uint8, copy=False)
+        if hasattr(crop, "getexif"):
+            from PIL import ImageOps
+
+            crop = ImageOps.exif_transpose(crop).convert("RGB")
+        crop = np.asarray(crop)
+    image = _as_uint8(crop)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
@@ -242,3 +284,23 @@ def _as_rgb(crop, order: str) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if order == "bgr" else cv2.COLOR_RGBA2RGB)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if order == "bgr" else image
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Pixels 0-255: uint8 as it is, the ranges that are known scaled (floats in [0, 1],
+    uint16), anything else refused; a cast would wrap it to garbage that still reads."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image.astype(np.float32) / 257.0).round().astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        if image.size and not (np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1):
+            raise ValueError(
+                f"a {image.dtype} crop must hold values in [0, 1] (it holds "
+                f"{np.nanmin(image):g} to {np.nanmax(image):g}, or non-finite ones): scale it, "
+                "or pass uint8 pixels 0-255"
+            )
+        return (image * 255.0).round().astype(np.uint8)
+    raise ValueError(
+        f"a {image.dtype} crop array: pass uint8 pixels 0-255, uint16, or floats in [0, 1]"
+    )

@@ -42,6 +42,17 @@ def _overrides(run: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
+def _finished_record(run: Path) -> dict | None:
+    """A run's metrics.json, or None when it is damaged (cut short by a full disk, say)."""
+    try:
+        record = json.loads((run / METRICS_FILE).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    fields = ("metrics", "config")
+    whole = isinstance(record, dict) and all(isinstance(record.get(f), dict) for f in fields)
+    return record if whole else None
+
+
 def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[Path]]:
     """(finished runs: overrides, metrics, optimized metric; runs that left no metrics:
     failed, killed or still running)."""
@@ -52,7 +63,10 @@ def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[Path]]:
         if not (run / METRICS_FILE).is_file() or (run / FAILED_FILE).is_file():
             unfinished.append(run)
             continue
-        record = json.loads((run / METRICS_FILE).read_text())
+        record = _finished_record(run)
+        if record is None:  # damaged: the run is named, the others still summed up
+            unfinished.append(run)
+            continue
         target = record["config"].get("optimized_metric", "val/seq_acc")
         finished.append(
             {
@@ -123,6 +137,8 @@ def _failure(run: Path) -> str:
     failed = run / FAILED_FILE
     if failed.is_file():
         return "failed: " + failed.read_text().strip().splitlines()[-1]
+    if (run / METRICS_FILE).is_file():
+        return f"its {METRICS_FILE} is damaged (not the JSON a finished run writes)"
     return f"left no {METRICS_FILE}: killed, or still running"
 
 

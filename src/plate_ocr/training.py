@@ -16,9 +16,9 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from plate_ocr.atomic import write_text
-from plate_ocr.errors import UserError
+from plate_ocr.errors import UserError, require_bool
 from plate_ocr.markdown import table
-from plate_ocr.model.checkpoint import init_weights, load_checkpoint
+from plate_ocr.model.checkpoint import check_resumable, init_weights
 from plate_ocr.model.precision import gpu_precision
 from plate_ocr.model.tensorboard_views import TensorBoardViews
 from plate_ocr.run_folder import METRICS_FILE
@@ -55,12 +55,14 @@ def _scalars(metrics: dict) -> dict[str, float]:
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, write ``metrics.json``; return ``cfg.optimized_metric``."""
     max_epochs = cfg.trainer.get("max_epochs")
-    if max_epochs is not None and (
-        not isinstance(max_epochs, int) or max_epochs < -1 or max_epochs == 0
-    ):
+    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
         raise UserError(
-            f"trainer.max_epochs={max_epochs}: train at least one epoch (or -1 for no limit)"
+            f"trainer.max_epochs={max_epochs}: give a number of epochs, 1 or more (the "
+            "learning-rate schedule is sized to the run, so it needs an end)"
         )
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
+        raise UserError(f"seed={cfg.seed}: use a whole number from 0 to 2**32 - 1")
+    test = require_bool("test", cfg.get("test", True))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
     try:  # made now: a folder given by paths.output_dir failed only at the end, after training
@@ -85,17 +87,21 @@ def train(cfg: DictConfig) -> float:
         raise UserError(
             "ckpt_path resumes a run and init_from starts a new one from its weights: give one"
         )
-    if ckpt_path and "epoch" not in load_checkpoint(ckpt_path):  # refuses URLs and pickles too
-        raise UserError(
-            f"ckpt_path={ckpt_path} holds weights only, not a run to resume: start from them "
-            f"with init_from={ckpt_path}"
-        )
+    if ckpt_path:
+        check_resumable(ckpt_path, model.net)  # refuses URLs and pickled objects too
     if cfg.get("init_from"):
         init_weights(model.net, cfg.init_from)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SystemExit:  # Lightning's answer to Ctrl-C, after a graceful stop
+        if trainer.interrupted:
+            last = output_dir / "checkpoints" / "last.ckpt"
+            resume = f"resume with ckpt_path={last}" if last.is_file() else "nothing to resume"
+            log.warning("interrupted at epoch %d: %s", trainer.current_epoch, resume)
+        raise
     metrics = _scalars(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if cfg.get("test"):
+    if test:
         # the best checkpoint's weights; fast_dev_run saves none and tests what it has
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics |= _scalars(trainer.callback_metrics)

@@ -6,6 +6,7 @@ MODEL is a checkpoint or reader file; without one, the shipped pretrained reader
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="synthetic crops in the check (default 128)",
     )
     parser.add_argument("--opset", type=int, default=OPSET, help=f"ONNX opset (default {OPSET})")
+    parser.add_argument("--force", action="store_true", help="replace an existing --onnx file")
     parser.add_argument(
         "--int8",
         action="store_true",
@@ -67,12 +69,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 CALIBRATION_PLATES = 256  # synthetic: activation ranges settle well before this
 CALIBRATION_SEED = 1  # not the check's seed 0: calibrate and check on different plates
+CHECK_TOP_UP_SEED = 2  # plates added to a check too small to resolve --max-loss
+RESOLVED_PLATES = 4  # --max-loss must be this many plates of the check, at least
 
 
 def run(args: argparse.Namespace) -> int:
     net = load_network(args.checkpoint)
     if args.onnx.suffix.lower() != ".onnx":
         raise UserError(f"--onnx {args.onnx}: name the file *.onnx")
+    if args.onnx.exists() and not args.force:
+        raise UserError(f"--onnx {args.onnx} exists: pass --force to replace it, or name another")
     if not 0 <= args.max_loss < 1:
         raise UserError(f"--max-loss {args.max_loss}: give a share of plates in [0, 1)")
     args.onnx.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +118,11 @@ def _run_int8(args: argparse.Namespace, net) -> int:
     else:
         plates = synthetic_plates(args.check_synthetic, net.image_size)
         where = "synthetic plates (pass --check-dir REAL_DIR to check on real ones)"
+    # enough plates that --max-loss is several of them: one changed reading is not a loss
+    needed = math.ceil(RESOLVED_PLATES / args.max_loss) if args.max_loss else 0
+    if len(plates) < needed:
+        plates += synthetic_plates(needed - len(plates), net.image_size, seed=CHECK_TOP_UP_SEED)
+        where += f", topped up with synthetic plates to {needed}"
     calibration = reference.preprocess(
         synthetic_crops(CALIBRATION_PLATES, net.image_size, CALIBRATION_SEED)
     )

@@ -62,6 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
 
+def _one_field(text: str) -> str:
+    """Text as one tab-separated field on one line: tabs, newlines, other control characters
+    and backslashes escaped, so a file name cannot forge a reading's row."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if not char.isprintable() or char == "\\"
+        else char
+        for char in text
+    )
+
+
 class _Printer:
     """Rows to stdout as they come; JSON is one array, written as a stream."""
 
@@ -79,7 +90,7 @@ class _Printer:
             item = json.dumps({"file": str(path), "plate": plate, "confidence": confidence})
             print(("[" if not self.rows else ",") + "\n  " + item, end="")
         else:
-            print(f"{path}\t{plate or '-'}\t{confidence:.4f}")
+            print(f"{_one_field(str(path))}\t{plate or '-'}\t{confidence:.4f}")
         self.rows += 1
         sys.stdout.flush()
 
@@ -130,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `plate-ocr predict ... | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # stdout on a full disk, say: the readings are not all written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise UserError(f"cannot write the readings ({error.strerror or error})") from None
     if skipped:
         print(f"plate-ocr predict: {skipped} input(s) skipped", file=sys.stderr)
     return 1 if skipped else 0

@@ -11,7 +11,7 @@ import cv2
 from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
 from plate_ocr.synth.camera import render_sample
-from plate_ocr.synth.writer import SPLITS, claim_folder, write_sheet, write_split
+from plate_ocr.synth.writer import SPLITS, claim_folder, surplus, write_sheet, write_split
 
 FITTED = Path("conf/data/synthetic_factors/fitted.yaml")  # --fit's default, from the repo root
 
@@ -48,7 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"with --fit: the config to write (default {FITTED}, when ./conf exists)",
     )
-    parser.add_argument("--force", action="store_true", help="with --fit: overwrite --out")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="remove the images past smaller counts in OUT; with --fit: overwrite --out",
+    )
     parser.add_argument(
         "--skip-bad", action="store_true", help="with --fit: skip bad crops with a warning"
     )
@@ -67,11 +71,7 @@ def _size(text: str) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     if args.fit is not None:
         return _fit(args)
-    for flag, given in (
-        ("--out", args.fit_out),
-        ("--force", args.force),
-        ("--skip-bad", args.skip_bad),
-    ):
+    for flag, given in (("--out", args.fit_out), ("--skip-bad", args.skip_bad)):
         if given:
             raise UserError(f"{flag} goes with --fit REAL_DIR (a dataset folder is given as OUT)")
     size = _size(args.size)
@@ -91,6 +91,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     settings = {"seed": args.seed, "size": list(size), "format": args.format}
     claim_folder(args.out, settings)
+    past = {name: surplus(args.out / name, counts[name], args.format) for name, _ in SPLITS}
+    if any(past.values()) and not args.force:
+        shown = ", ".join(f"{n:,} in {name}/" for name, n in past.items() if n)
+        raise UserError(
+            f"{args.out} holds images past the counts asked for ({shown}): pass --force to "
+            "remove them, the same counts to keep them, or a new folder"
+        )
     # One OpenCV thread per worker process: the processes are the parallelism.
     pool = (
         get_context("spawn").Pool(args.workers, cv2.setNumThreads, (1,))

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
+import sys
 from collections.abc import Mapping, Sequence
 
 import albumentations as A
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset
 
 from plate_ocr.data.augment import build_augmentation
@@ -22,7 +25,7 @@ from plate_ocr.data.folder import PlateFolder, find_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.data.model_input import to_batch, to_channels
 from plate_ocr.data.real_split import RealSplit, plate_key
-from plate_ocr.errors import UserError
+from plate_ocr.errors import UserError, require_bool
 from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
 
 log = logging.getLogger(__name__)
@@ -106,6 +109,18 @@ class _Rendered(Dataset):
         return self.items[index]
 
 
+# Loader workers are forked on Linux, named so: inside a joblib (loky) sweep job the default
+# start method is loky's own, whose processes the DataLoader cannot start.
+_WORKER_START = "fork" if sys.platform.startswith("linux") else None
+
+
+def _quiet_worker(worker_id: int) -> None:
+    """A loader worker leaves Ctrl-C to the main process, which stops the run in one line
+    (each worker would print a traceback of its own); then Lightning's worker seeding."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pl_worker_init_function(worker_id)
+
+
 class PlateDataModule(pl.LightningDataModule):
     def __init__(
         self,
@@ -145,6 +160,20 @@ class PlateDataModule(pl.LightningDataModule):
         super().__init__()
         if channels not in (1, 3):
             raise UserError(f"data.channels={channels}: use 1 (grayscale) or 3 (RGB)")
+        for key, value in (
+            ("skip_bad", skip_bad),
+            ("pin_memory", pin_memory),
+            ("persistent_workers", persistent_workers),
+        ):
+            require_bool(f"data.{key}", value)
+        counts = (
+            ("num_workers", num_workers),
+            ("synthetic_val_size", synthetic_val_size),
+            ("synthetic_test_size", synthetic_test_size),
+        )
+        for key, value in counts:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise UserError(f"data.{key}={value}: use a whole number, 0 or more")
         for key, value in (("batch_size", batch_size), ("epoch_size", epoch_size)):
             if not isinstance(value, int) or value < 1:
                 raise UserError(f"data.{key}={value}: use a whole number of at least 1")
@@ -290,6 +319,8 @@ class PlateDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,
             collate_fn=collate_plates,
+            worker_init_fn=_quiet_worker,
+            multiprocessing_context=_WORKER_START if self.num_workers else None,
             **kwargs,
         )
 

@@ -9,6 +9,7 @@ reason, unless ``skip_bad`` turns that into one counted warning.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,9 @@ import numpy as np
 import torch
 
 from plate_ocr.data.labels import (
-    IMAGE_EXTENSIONS,
     LABELS_CSV,
     is_image,
+    is_unread_image,
     label_from_filename,
     read_labels_csv,
 )
@@ -34,6 +35,7 @@ MAX_BAD_FRACTION = 0.1
 Sample = tuple[Path, str]
 MIN_CROP = (8, 16)  # (height, width): smaller cannot hold 10 legible digits
 MAX_CROP_SIDE = 4000  # px: a whole photo, not a crop; decoding thousands would fill memory
+MAX_FILE_BYTES = 32 * 2**20  # a plate crop is kilobytes: past this, reading it would cost the rest
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,48 @@ class ScannedFolder:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB; any path, any case of extension."""
+    """Decode an image file to (H, W, 3) uint8 RGB; any path, any case of extension, its EXIF
+    orientation applied. Its size is checked from the file and the header first, so a photo
+    or a bomb (a small file declaring a huge image) is refused before it fills memory."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UserError(
+                f"{path}: {size / 2**20:.0f} MB is not a plate crop (at most "
+                f"{MAX_FILE_BYTES // 2**20} MB): crop the plate out of the photo, or delete it"
+            )
+        _check_header(path)
         data = np.fromfile(path, dtype=np.uint8)  # cv2.imread cannot open non-ASCII paths
     except OSError as error:
         raise UserError(f"{path}: cannot read the file ({error.strerror or error})") from error
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise UserError(f"{path}: not a readable image (empty or corrupt): replace or delete it")
-    height, width = image.shape[:2]
+    _check_size(path, *image.shape[:2])
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _check_header(path: Path) -> None:
+    """The size the file declares, checked without decoding its pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except Image.DecompressionBombError:
+            raise UserError(
+                f"{path}: its header declares an image of hundreds of millions of pixels, not a "
+                "plate crop: crop the plate out of the photo, or delete it"
+            ) from None
+        except (UnidentifiedImageError, SyntaxError, ValueError):
+            return  # not a header Pillow reads: decoding says what is wrong
+    if max(width, height) > MAX_CROP_SIDE:
+        _check_size(path, height, width)
+
+
+def _check_size(path: Path, height: int, width: int) -> None:
     if height < MIN_CROP[0] or width < MIN_CROP[1]:
         raise UserError(
             f"{path}: {width}x{height} px is too small to show a plate (at least "
@@ -75,7 +110,6 @@ def read_rgb(path: Path) -> np.ndarray:
             f"{path}: {width}x{height} px is not a plate crop (over {MAX_CROP_SIDE} px): "
             "crop the plate out of the photo"
         )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def _labelled(path: Path, label: str, source: str) -> Sample | Problem:
@@ -85,35 +119,76 @@ def _labelled(path: Path, label: str, source: str) -> Sample | Problem:
     return Problem(path, f"{problem} (from {source})")
 
 
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return sorted(directory.iterdir())
+    except OSError as error:
+        raise UserError(
+            f"{directory}: cannot list the folder ({error.strerror or error}); check its "
+            "permissions"
+        ) from error
+
+
+def _holds_images(directory: Path) -> bool:
+    return any(p.is_file() and is_image(p) for p in directory.rglob("*"))
+
+
 def _read_directory(directory: Path) -> tuple[list[Sample], list[Problem]]:
-    """The labelled images directly inside ``directory``, and what is wrong with the rest."""
-    images = sorted(p for p in directory.iterdir() if p.is_file() and is_image(p))
+    """The labelled images directly inside ``directory``, and what is wrong with the rest:
+    images in sub-folders and of types it cannot decode are named, not skipped in silence."""
+    entries = _entries(directory)
+    images = [p for p in entries if p.is_file() and is_image(p)]
+    found: list[Sample | Problem] = [
+        Problem(p, f"not read: {p.suffix} images are not decoded; convert it to .png")
+        for p in entries
+        if p.is_file() and is_unread_image(p)
+    ]
+    found += [
+        Problem(p, "a folder of images that are not read: put crops directly in the folder")
+        for p in entries
+        if p.is_dir() and _holds_images(p)
+    ]
     csv_path = directory / LABELS_CSV
     if not csv_path.is_file():
         if not images:
-            return [], [Problem(directory, f"folder has no {'/'.join(IMAGE_EXTENSIONS)} images")]
-        found = [_labelled(p, label_from_filename(p), "the file name") for p in images]
+            return [], [*found, Problem(directory, "folder has no plate crop images")]
+        found += [_labelled(p, label_from_filename(p), "the file name") for p in images]
     else:
         rows = read_labels_csv(csv_path)
-        found = []
+        lines_of: dict[Path, tuple[int, str]] = {}  # a file, however spelt: its first row
+        twice: set[Path] = set()  # files with two rows: which label is right is a guess
         for filename, (line, label) in rows.items():
             path = directory / filename
             where = f"{LABELS_CSV} line {line}"
-            if not path.is_file():
+            first = lines_of.setdefault(path.resolve(), (line, filename))
+            if first[0] != line:
+                twice.add(path.resolve())
+                found.append(
+                    Problem(
+                        path,
+                        f"listed twice in {LABELS_CSV}, as {first[1]!r} on line {first[0]} and "
+                        f"as {filename!r} on line {line}: keep one row",
+                    )
+                )
+            elif not path.is_file():
                 found.append(Problem(path, f"named in {where} but the file does not exist"))
             elif not is_image(path):
-                found.append(Problem(path, f"named in {where}: not a .jpg/.jpeg/.png image"))
+                found.append(Problem(path, f"named in {where}: not an image this tool reads"))
             else:
                 found.append(_labelled(path, label, where))
-        listed = {(directory / name).resolve() for name in rows}
         found += [
             Problem(p, f"not listed in {csv_path}: add a row or move the file out")
             for p in images
-            if p.resolve() not in listed
+            if p.resolve() not in lines_of
         ]
         if not rows and not images:
             found.append(Problem(csv_path, "no rows and no images beside it"))
-    samples = sorted(item for item in found if not isinstance(item, Problem))
+    twice = {
+        p.path.resolve() for p in found if isinstance(p, Problem) and "listed twice" in p.reason
+    }
+    samples = sorted(
+        item for item in found if not isinstance(item, Problem) and item[0].resolve() not in twice
+    )
     problems = [item for item in found if isinstance(item, Problem)]
     return samples, problems
 
@@ -169,12 +244,20 @@ def scan_folder(root: str | Path, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> S
         for name, directory in split_dirs.items():
             splits[name], found = _read_directory(directory)
             problems += found
-        stray = [p for p in root.iterdir() if p.is_file() and (is_image(p) or p.name == LABELS_CSV)]
+        entries = _entries(root)
+        stray = [
+            p
+            for p in entries
+            if (p.is_file() and (is_image(p) or is_unread_image(p) or p.name == LABELS_CSV))
+            or (p.is_dir() and p.name not in SPLITS and _holds_images(p))
+        ]
         problems += [
             Problem(
-                p, f"ignored: beside the split folders, move it into one of {'/, '.join(SPLITS)}/"
+                p,
+                f"ignored: beside the split folders, not one of them; move it into (or rename "
+                f"it to) one of {'/, '.join(SPLITS)}/",
             )
-            for p in sorted(stray)
+            for p in stray
         ]
         layout = "split folders"
     return ScannedFolder(root, layout, splits, problems)

@@ -13,7 +13,9 @@ from pathlib import Path
 from plate_ocr.errors import UserError
 from plate_ocr.plates import normalize_label
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+# image types OpenCV does not decode: a crop saved as one is named, never skipped in silence
+UNREAD_IMAGE_EXTENSIONS = (".gif", ".heic", ".heif", ".avif", ".jp2", ".jxl", ".svg")
 LABELS_CSV = "labels.csv"
 
 # Copies of one plate get "_1", "_2", " (2)", sometimes stacked ("_1_1"): none is a digit of it.
@@ -22,6 +24,11 @@ _DUPLICATE_SUFFIX = re.compile(r"(?:_\d+|\s*\(\d+\))+$")
 
 def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_unread_image(path: Path) -> bool:
+    """An image of a type this tool cannot decode (a .gif, a .heic): worth a word, not a crop."""
+    return path.suffix.lower() in UNREAD_IMAGE_EXTENSIONS
 
 
 def label_from_filename(path: str | Path) -> str:
@@ -40,6 +47,9 @@ def read_labels_csv(csv_path: Path) -> dict[str, tuple[int, str]]:
         text = csv_path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{csv_path}: cannot read it ({error})") from error
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise UserError(f"{csv_path} line {line}: a NUL byte; the file is not text (damaged?)")
     rows: dict[str, tuple[int, str]] = {}
     for line, row in enumerate(csv.reader(text.splitlines()), start=1):
         fields = [field.strip() for field in row]

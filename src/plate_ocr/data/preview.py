@@ -28,8 +28,15 @@ def compose_data(config_dir: Path, overrides: list[str]):
         raise UserError(
             f"{config_dir}/train.yaml not found: run from the plate-ocr folder or pass --config-dir"
         )
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
-        return compose("train", overrides=overrides).data
+        try:
+            return compose("train", overrides=overrides).data
+        except (HydraException, OmegaConfBaseException) as error:  # model=nope, a typo'd key
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise UserError(f"{' '.join(overrides)}: {reason}") from None
 
 
 def sample_crops(dataset, n: int, seed: int) -> list[Crop]:

@@ -48,7 +48,7 @@ def load_checkpoint(path: str | Path) -> dict:
     except Exception as error:  # torch raises UnpicklingError and others for unsafe payloads
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
-    if "net_config" not in checkpoint:
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("net_config"), dict):
         raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
     checkpoint["state_dict"] = renamed_legacy_weights(checkpoint.get("state_dict", {}), "net.")
     return checkpoint
@@ -70,32 +70,74 @@ def _network_state(path: str | Path) -> tuple[dict, dict]:
     return checkpoint["net_config"], state
 
 
+def _load_state(net: nn.Module, state: dict, path: str | Path) -> None:
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as error:  # missing, unexpected or mis-shaped weights
+        reason = str(error).strip().splitlines()[0]
+        raise UserError(
+            f"{path}: its weights do not fit the network it describes ({reason}); the file is "
+            "damaged or was edited: use another one"
+        ) from error
+
+
+def _build(config: dict, path: str | Path) -> nn.Module:
+    try:
+        return build_network(config)
+    except TypeError as error:  # a key the network does not take
+        raise UserError(f"{path}: its net_config is not a network's ({error})") from error
+
+
 def load_network(path: str | Path) -> nn.Module:
     """The network saved in a checkpoint or reader file, in eval mode on the CPU."""
     config, state = _network_state(path)
-    net = build_network(config)
-    net.load_state_dict(state)
+    net = _build(config, path)
+    _load_state(net, state, path)
     return net.eval()
+
+
+def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool) -> list[str]:
+    """``KEY SAVED (this run: NOW)`` for each setting in which a saved network differs from
+    ``net``; ``any_width``: the input width may differ (it only sets how many columns the
+    sequence head reads, so weights carry over)."""
+    saved, wanted = _build(config, path).config, net.config  # today's defaults, old options
+    if any_width:
+        saved, wanted = (
+            {k: v for k, v in c.items() if k != "image_size"} | {"height": c["image_size"][0]}
+            for c in (saved, wanted)
+        )
+    return [
+        f"{k} {saved[k]} (this run: {wanted.get(k)})" for k in saved if saved[k] != wanted.get(k)
+    ]
 
 
 def init_weights(net: nn.Module, path: str | Path) -> None:
     """Fine-tuning: copy a checkpoint's weights into ``net``. Everything but the input width
-    must match (the width only sets how many columns the sequence head reads)."""
+    must match."""
     config, state = _network_state(path)
-    config = build_network(config).config  # with today's defaults for options it predates
-    saved = {k: v for k, v in config.items() if k != "image_size"} | {
-        "height": config["image_size"][0]
-    }
-    wanted = {k: v for k, v in net.config.items() if k != "image_size"} | {
-        "height": net.config["image_size"][0]
-    }
-    differ = [f"{k} {saved[k]} (this run: {wanted[k]})" for k in saved if saved[k] != wanted.get(k)]
+    differ = _differences(config, net, path, any_width=True)
     if differ:
         raise UserError(
             f"init_from={path}: the checkpoint's network differs in {', '.join(differ)}; "
             "pick the model size and data.image_size height and data.channels it was trained with"
         )
-    net.load_state_dict(state)
+    _load_state(net, state, path)
+
+
+def check_resumable(path: str | Path, net: nn.Module) -> None:
+    """A checkpoint a run can go on from: a training's (not weights alone), of ``net``."""
+    checkpoint = load_checkpoint(path)
+    if "epoch" not in checkpoint:
+        raise UserError(
+            f"ckpt_path={path} holds weights only, not a run to resume: start from them with "
+            f"init_from={path}"
+        )
+    differ = _differences(checkpoint["net_config"], net, path, any_width=False)
+    if differ:
+        raise UserError(
+            f"ckpt_path={path}: the checkpoint's network differs in {', '.join(differ)}; resume "
+            "with the settings it trained with (its run folder's .hydra/config.yaml)"
+        )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

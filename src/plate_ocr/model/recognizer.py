@@ -18,7 +18,7 @@ import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 from torch import nn
 
-from plate_ocr.errors import UserError
+from plate_ocr.errors import UserError, require_bool
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.codec import BLANK, decode, encode
 from plate_ocr.model.crnn import CRNN, renamed_legacy_weights
@@ -39,6 +39,7 @@ class PlateRecognizer(pl.LightningModule):
         gallery_size: int = 16,
     ):
         super().__init__()
+        require_bool("model.constrained_decoding", constrained_decoding)
         # Only plain values go into the checkpoint, so it loads with weights_only=True.
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.net = net
@@ -131,7 +132,10 @@ class PlateRecognizer(pl.LightningModule):
         self.gallery.clear()
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.parameters())
+        try:
+            optimizer = self.optimizer_factory(params=self.parameters())
+        except ValueError as error:  # torch's "Invalid learning rate: -1" and the like
+            raise UserError(f"model.optimizer: {error}; e.g. model.optimizer.lr=0.002") from error
         if self.scheduler_factory is None:
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)

@@ -39,7 +39,13 @@ def claim_folder(out: Path, settings: dict) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
         if manifest.exists():
-            found = json.loads(manifest.read_text())
+            try:
+                found = json.loads(manifest.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise UserError(
+                    f"{manifest} is not the JSON `plate-ocr synth` writes (damaged?): delete it "
+                    "and render into a new folder, so no image here is mixed with others"
+                ) from None
             if found != settings:
                 raise UserError(
                     f"{out} was rendered with {found}, not {settings}; "
@@ -84,6 +90,13 @@ def _render_chunk(
             raise OSError(f"could not write {tmp}")
         os.replace(tmp, folder / name)
     return len(indexes)
+
+
+def surplus(folder: Path, count: int, fmt: str) -> int:
+    """Images already in ``folder`` past index ``count``: what shrinking the split removes."""
+    if not folder.is_dir():
+        return 0
+    return sum(i >= count for i in _done(folder, "." + fmt))
 
 
 def write_split(
@@ -131,6 +144,8 @@ def contact_sheet(images: list[np.ndarray], columns: int = 6) -> np.ndarray:
 
 
 def write_sheet(path: Path, images: list[np.ndarray], columns: int = 6) -> None:
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UserError(f"{path}: name the sheet *.png or *.jpg")
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), contact_sheet(images, columns)[..., ::-1]):
         raise UserError(f"cannot write {path}; use a .png or .jpg path in a writable folder")

@@ -1,0 +1,396 @@
+"""Bad input, by class: nothing read wrong in silence, nothing lost, no traceback for a user's
+mistake. Each case gives the input, the exit status, the words the message must hold, and
+checks that nothing already there changed."""
+
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import REPO, one_line_exit_2
+
+from plate_ocr.cli import main
+from plate_ocr.data.folder import find_splits, read_rgb, scan_folder
+from plate_ocr.errors import UserError
+from plate_ocr.reader import PlateReader, _as_rgb
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A valid PNG header for a huge image, with (almost) no pixel data: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+# 1. Read wrong in silence
+
+
+def test_arrays_of_known_ranges_read_as_their_pixels_and_the_rest_are_refused():
+    pixels = np.random.default_rng(0).integers(0, 256, (24, 80, 3)).astype(np.uint8)
+    assert (_as_rgb(pixels.astype(np.float32) / 255, "rgb") == pixels).all()
+    assert (_as_rgb(pixels.astype(np.uint16) * 257, "rgb") == pixels).all()
+    for array, words in [
+        (pixels.astype(np.float64), "values in [0, 1]"),  # 0-255 floats: a missing / 255
+        (np.full((24, 80, 3), np.nan, np.float32), "non-finite"),
+        (pixels.astype(np.int32) - 128, "int32 crop array"),
+        (pixels.astype(np.int64), "int64 crop array"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            _as_rgb(array, "rgb")
+
+
+def test_an_exif_rotated_jpeg_reads_alike_from_its_path_and_as_a_pil_image(tmp_path):
+    from PIL import Image
+
+    pixels = np.zeros((40, 120, 3), np.uint8)
+    pixels[:, :30] = 255
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif.tobytes())
+    from_path, from_pil = _as_rgb(path, "rgb"), _as_rgb(Image.open(path), "rgb")
+    assert from_path.shape == from_pil.shape == (120, 40, 3)
+    assert np.abs(from_path.astype(int) - from_pil).max() <= 2  # one decoder's rounding
+
+
+# 2. Memory and time before a refusal
+
+
+def test_a_small_file_declaring_a_huge_image_is_refused_before_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_declaring(30_000, 30_000))
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="bomb.png: its header declares"):
+        read_rgb(bomb)
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(_png_declaring(6000, 4000))
+    with pytest.raises(UserError, match=r"photo.png: 6000x4000 px is not a plate crop"):
+        read_rgb(photo)
+    assert time.perf_counter() - start < 1  # decoding 900 M pixels took 21 s and 5.7 GB
+
+
+def test_a_huge_file_is_refused_unread_and_the_rest_of_a_batch_reads(tmp_path, tiny_checkpoint):
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a_good.png"), np.full((30, 100, 3), 90, np.uint8))
+    with (folder / "b_huge.jpg").open("wb") as huge:  # sparse: 40 MB on paper, nothing on disk
+        huge.truncate(40 * 2**20)
+    (folder / "c_bomb.png").write_bytes(_png_declaring(30_000, 30_000))
+    cv2.imwrite(str(folder / "d_good.png"), np.full((30, 100, 3), 160, np.uint8))
+    with pytest.raises(UserError, match=r"b_huge.jpg: 40 MB is not a plate crop"):
+        read_rgb(folder / "b_huge.jpg")
+    run = subprocess.run(
+        [sys.executable, "-m", "plate_ocr.cli", "predict", str(tiny_checkpoint), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1  # something was skipped, and said
+    assert [line.split("\t")[0] for line in run.stdout.splitlines()] == [
+        str(folder / "a_good.png"),
+        str(folder / "d_good.png"),
+    ]
+    assert "b_huge.jpg" in run.stderr and "c_bomb.png" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+# 3. Data that silently does not count
+
+
+def test_a_folder_beside_the_split_folders_is_refused_by_name(tmp_path, write_crop):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "val" / "0730011107.jpg")  # meant as validation, would go unread
+    with pytest.raises(UserError, match=r"/val: ignored: beside the split folders"):
+        find_splits(tmp_path)
+
+
+def test_crops_in_a_sub_folder_of_a_flat_folder_are_named(tmp_path, write_crop):
+    write_crop(tmp_path / "12345611616.jpg")
+    write_crop(tmp_path / "more" / "0730011107.jpg")
+    problems = scan_folder(tmp_path).problems
+    assert [(p.path.name, "not read" in p.reason) for p in problems] == [("more", True)]
+
+
+def test_one_image_listed_twice_under_two_spellings_is_refused(tmp_path, write_crop):
+    write_crop(tmp_path / "a.jpg")
+    (tmp_path / "labels.csv").write_text("filename,text\na.jpg,12345611616\n./a.jpg,0730011107\n")
+    with pytest.raises(UserError, match=r"listed twice in labels.csv, as 'a.jpg' on line 2"):
+        find_splits(tmp_path)
+
+
+def test_other_image_types_are_read_or_named(tmp_path, write_crop):
+    for name in ("12345611616.bmp", "12345611716.webp", "12345611816.tif"):
+        write_crop(tmp_path / name)
+    (tmp_path / "0730011107.gif").write_bytes(b"GIF89a")
+    scanned = scan_folder(tmp_path)
+    assert sum(len(split) for split in scanned.splits.values()) == 3
+    assert [p.path.name for p in scanned.problems] == ["0730011107.gif"]
+
+
+def test_predict_follows_a_symlinked_folder_and_names_what_it_cannot_read(
+    tmp_path, tiny_checkpoint, capsys, write_crop
+):
+    crops = tmp_path / "crops"
+    write_crop(tmp_path / "elsewhere" / "12345611616.jpg")
+    write_crop(crops / "0730011107.jpg")
+    (crops / "linked").symlink_to(tmp_path / "elsewhere")
+    (crops / "loop").symlink_to(crops)  # followed once, not for ever
+    (crops / "animated.gif").write_bytes(b"GIF89a")
+    assert main(["predict", str(tiny_checkpoint), str(crops)]) == 1
+    out, err = capsys.readouterr()
+    assert sorted(Path(line.split("\t")[0]).name for line in out.splitlines()) == [
+        "0730011107.jpg",
+        "12345611616.jpg",
+    ]
+    assert "animated.gif: .gif images are not decoded" in err
+
+
+# 4. Words that mean the opposite
+
+
+@pytest.mark.parametrize("word", ["off", "no", "0n"])
+def test_a_switch_is_true_or_false(tmp_path, run_script, train_py, tiny_checkpoint, word):
+    for key in ("framing_vote", "constrained_decoding"):
+        run = run_script(
+            "evaluate.py", f"ckpt_path={tiny_checkpoint}", f"{key}={word}",
+            f"hydra.run.dir={tmp_path / key}", "data.synthetic_test_size=4",
+        )  # fmt: skip
+        one_line_exit_2(run, f"{key}={word}: use true or false")
+    one_line_exit_2(train_py(f"data.skip_bad={word}"), f"data.skip_bad={word}: use true or false")
+
+
+# 5. Work lost
+
+
+def test_a_second_run_into_a_folder_that_holds_one_is_refused(tmp_path, train_py):
+    assert train_py().returncode == 0
+    before = (tmp_path / "metrics.json").read_bytes()
+    one_line_exit_2(train_py(), "already holds a run (metrics.json", "choose a new folder")
+    assert (tmp_path / "metrics.json").read_bytes() == before
+
+
+def test_export_keeps_an_existing_onnx_file(tmp_path, tiny_checkpoint, capsys):
+    onnx = tmp_path / "plate.onnx"
+    onnx.write_bytes(b"an earlier export")
+    assert main(["export", str(tiny_checkpoint), "--onnx", str(onnx)]) == 2
+    assert "exists: pass --force" in capsys.readouterr().err
+    assert onnx.read_bytes() == b"an earlier export"
+
+
+# 6. Tracebacks where a sentence belongs
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("seed=-1", "seed=-1: use a whole number"),
+        ("data.num_workers=-1", "data.num_workers=-1: use a whole number, 0 or more"),
+        ("data.synthetic_val_size=-1", "data.synthetic_val_size=-1"),
+        ("model.optimizer.lr=-1", "model.optimizer: Invalid learning rate"),
+        ("trainer.max_epochs=-1", "trainer.max_epochs=-1: give a number of epochs"),
+    ],
+)
+def test_bad_numbers_are_one_line_naming_the_key(train_py, override, words):
+    overrides = [override] if "max_epochs" not in override else ["trainer=cpu", override]
+    one_line_exit_2(train_py(*overrides), words)
+
+
+def test_predict_names_a_device_it_cannot_use(tiny_checkpoint, real_folder, capsys):
+    crop = str(next((real_folder / "test").glob("*.jpg")))
+    devices = ["foo", *([] if torch.cuda.is_available() else ["cuda"])]
+    for device in devices:
+        assert main(["predict", str(tiny_checkpoint), crop, "--device", device]) == 2
+        assert f"device '{device}'" in capsys.readouterr().err
+
+
+def test_damaged_checkpoints_are_one_line(tmp_path, tiny_checkpoint, capsys):
+    from plate_ocr.model.checkpoint import load_network
+
+    bare = tmp_path / "bare.ckpt"
+    torch.save(torch.zeros(3), bare)
+    with pytest.raises(UserError, match="bare.ckpt: not a plate-ocr checkpoint"):
+        load_network(bare)
+    edited = torch.load(tiny_checkpoint, weights_only=True)
+    edited["net_config"]["hidden"] = 32  # the weights are for 16
+    torch.save(edited, tmp_path / "edited.ckpt")
+    with pytest.raises(UserError, match="edited.ckpt: its weights do not fit the network"):
+        load_network(tmp_path / "edited.ckpt")
+    assert main(["predict", str(tmp_path / "edited.ckpt"), str(tmp_path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def _exported(tmp_path, tiny_checkpoint) -> Path:
+    from plate_ocr.export import export_onnx
+    from plate_ocr.model.checkpoint import load_network
+
+    return export_onnx(load_network(tiny_checkpoint), tmp_path / "good.onnx")
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda config: "{not json", "metadata is not a network config"),
+        (lambda config: json.dumps({k: v for k, v in config.items() if k != "in_channels"}),
+         "metadata is not a network config"),
+        (lambda config: json.dumps(config | {"image_size": [48, 160]}),
+         "its metadata says input (1, 48, 160) but the graph takes"),
+        (lambda config: json.dumps(config | {"in_channels": 3}), "metadata says input (3,"),
+    ],
+)  # fmt: skip
+def test_onnx_metadata_that_disagrees_with_its_graph_is_refused(
+    tmp_path, tiny_checkpoint, edit, words
+):
+    import onnx
+
+    from plate_ocr.reader import ONNX_CONFIG_KEY
+
+    proto = onnx.load(str(_exported(tmp_path, tiny_checkpoint)))
+    entry = next(e for e in proto.metadata_props if e.key == ONNX_CONFIG_KEY)
+    entry.value = edit(json.loads(entry.value))
+    onnx.save(proto, str(tmp_path / "edited.onnx"))
+    with pytest.raises(UserError, match=re.escape(words)):
+        PlateReader.load(tmp_path / "edited.onnx")
+
+
+def test_resuming_a_run_of_another_input_size_is_one_line(tmp_path, train_py):
+    one_epoch = ["trainer=cpu", "trainer.max_epochs=1", "+trainer.limit_train_batches=1"]
+    first = train_py(*one_epoch, "+trainer.limit_val_batches=1", folder=tmp_path / "first")
+    assert first.returncode == 0
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    run = train_py(f"ckpt_path={last}", "data.image_size=[32,128]", folder=tmp_path / "second")
+    one_line_exit_2(run, "the checkpoint's network differs in image_size [32, 96]")
+
+
+def test_a_nul_byte_in_labels_csv_names_its_line(tmp_path, write_crop):
+    write_crop(tmp_path / "a.jpg")
+    (tmp_path / "labels.csv").write_bytes(b"filename,text\na.jpg,1234\x0061161\n")
+    with pytest.raises(UserError, match=r"labels.csv line 2: a NUL byte"):
+        find_splits(tmp_path)
+
+
+def test_a_folder_that_cannot_be_listed_is_one_line(tmp_path, write_crop, monkeypatch):
+    write_crop(tmp_path / "train" / "12345611616.jpg")
+    listing = Path.iterdir
+
+    def refuse(self):
+        if self.name == "train":
+            raise PermissionError(13, "Permission denied")
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", refuse)  # as root, chmod would not stop us
+    with pytest.raises(UserError, match=r"train: cannot list the folder \(Permission denied\)"):
+        find_splits(tmp_path)
+
+
+def test_synth_names_a_damaged_manifest_and_a_sheet_that_is_not_an_image(tmp_path, capsys):
+    (tmp_path / "synth.json").write_text('{"seed": 0, "si')
+    assert main(["synth", str(tmp_path), "--train", "1", "--val", "0", "--test", "0"]) == 2
+    assert "synth.json is not the JSON" in capsys.readouterr().err
+    assert main(["synth", "--preview", str(tmp_path / "sheet.txt"), "--count", "1"]) == 2
+    assert "name the sheet *.png" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth.json"]
+
+
+def test_export_names_an_opset_it_cannot_write(tmp_path, tiny_checkpoint, capsys):
+    onnx = tmp_path / "plate.onnx"
+    assert main(["export", str(tiny_checkpoint), "--onnx", str(onnx), "--opset", "99"]) == 2
+    assert "--opset 99: export failed" in capsys.readouterr().err and not onnx.exists()
+
+
+def test_preview_names_an_option_that_does_not_exist(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert main(["preview", str(tmp_path / "sheet.png"), "model=nope"]) == 2
+    assert "model=nope" in capsys.readouterr().err and not (tmp_path / "sheet.png").exists()
+
+
+def test_sweep_report_names_a_damaged_metrics_file_and_sums_up_the_rest(tmp_path, capsys):
+    for run, text in (("0", '{"metrics": {"val/seq_acc": 0.5}, "config": {}}'), ("1", '{"met')):
+        (tmp_path / run / ".hydra").mkdir(parents=True)
+        (tmp_path / run / "metrics.json").write_text(text)
+    main(["sweep-report", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "0.5000" in out and "metrics.json is damaged" in out
+
+
+def test_predict_to_a_full_device_is_one_line(tiny_checkpoint, real_folder):
+    crop = str(next((real_folder / "test").glob("*.jpg")))
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [sys.executable, "-m", "plate_ocr.cli", "predict", str(tiny_checkpoint), crop],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 2 and "cannot write the readings (No space left" in run.stderr
+    assert "Traceback" not in run.stderr and "Exception ignored" not in run.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_training_stops_in_one_line_and_keeps_last_ckpt(tmp_path):
+    command = [sys.executable, "train.py", "trainer=cpu", "trainer.max_epochs=50",
+               "data.image_size=[32,96]", "data.epoch_size=64", "data.batch_size=16",
+               "data.num_workers=2", "data.synthetic_val_size=16", "data.synthetic_test_size=16",
+               f"hydra.run.dir={tmp_path}"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 240
+    while not last.is_file() and time.time() < deadline:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=120)[0]
+    assert last.is_file() and "Traceback" not in output, output[-3000:]
+    assert f"resume with ckpt_path={last}" in output
+
+
+# 7. Output that input can forge
+
+
+def test_text_output_escapes_a_file_name_that_would_forge_a_row(
+    tmp_path, tiny_checkpoint, capsys, write_crop
+):
+    forged = write_crop(tmp_path / "a\t12345611616\t1.0000\nb.jpg")
+    assert main(["predict", str(tiny_checkpoint), str(forged)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].count("\t") == 2
+    assert lines[0].startswith(str(tmp_path) + "/a\\t12345611616\\t1.0000\\nb.jpg\t")
+
+
+# 8. What the README says must work, does
+
+
+def test_an_int8_check_has_enough_plates_to_resolve_its_threshold(tmp_path, tiny_checkpoint):
+    from plate_ocr.cli import export as verb
+
+    plates_checked = []
+    real_accuracy = verb.accuracy
+
+    def counting(reader, plates):
+        plates_checked.append(len(plates))
+        return real_accuracy(reader, plates)
+
+    verb.accuracy = counting
+    try:
+        main(["export", str(tiny_checkpoint), "--onnx", str(tmp_path / "q.onnx"), "--int8",
+              "--check-synthetic", "16", "--max-loss", "0.01"])  # fmt: skip
+    finally:
+        verb.accuracy = real_accuracy
+    assert plates_checked and min(plates_checked) >= 4 / 0.01  # a loss of 0.01 is 4 plates
