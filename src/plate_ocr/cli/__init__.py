@@ -18,6 +18,7 @@ from plate_ocr.errors import UserError
 VERBS = {
     "synth": ("plate_ocr.cli.synth", "render synthetic plates to disk, or a preview sheet"),
     "inspect": ("plate_ocr.cli.inspect", "check a folder of real crops and summarise it"),
+    "audit": ("plate_ocr.cli.audit", "rank the crops of a folder whose labels look wrong"),
     "preview": ("plate_ocr.cli.preview", "write a grid of augmented samples per source"),
     "predict": ("plate_ocr.cli.predict", "read plates from image files with a checkpoint or ONNX"),
     "export": ("plate_ocr.cli.export", "export a checkpoint to ONNX and check it"),

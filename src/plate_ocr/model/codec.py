@@ -78,8 +78,9 @@ def constrained_decode(log_probs: torch.Tensor, beam_width: int = 16) -> list[Re
     ]
 
 
-def text_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
-    """P(text | image) for one non-empty text per image, summed over every CTC alignment."""
+def text_log_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    """log P(text | image) for one text per image, summed over every CTC alignment (-inf
+    where no alignment fits the columns)."""
     targets, lengths = encode(texts)
     batch, columns, _ = log_probs.shape
     nll = torch.nn.functional.ctc_loss(
@@ -90,7 +91,12 @@ def text_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tenso
         blank=BLANK,
         reduction="none",
     )
-    return torch.exp(-nll)
+    return -nll
+
+
+def text_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    """P(text | image) for one non-empty text per image, summed over every CTC alignment."""
+    return torch.exp(text_log_probabilities(log_probs, texts))
 
 
 def _sure_readings(log_probs: torch.Tensor, greedy: list[Reading]) -> dict[int, Reading]:
