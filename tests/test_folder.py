@@ -225,3 +225,41 @@ def test_the_folders_own_validation_drops_plates_train_holds(tmp_path, write_cro
 def test_a_fold_out_of_range_names_the_keys(real_folder, fold, folds):
     with pytest.raises(UserError, match=r"data.real_fold=.*data.real_folds="):
         RealSplit(str(real_folder), fold, folds).splits()
+
+
+def test_label_fixes_correct_and_drop_crops_before_the_split(tmp_path, write_crop, capsys):
+    """A person's corrections (file,text) apply wherever the folder is read, and say so; a
+    template row with no text yet changes nothing."""
+    from plate_ocr.cli import main
+
+    wrong = write_crop(tmp_path / "train" / "0433411231.jpg")
+    cut = write_crop(tmp_path / "train" / "112730834.jpg")
+    kept = write_crop(tmp_path / "train" / "12345611616.jpg")
+    write_crop(tmp_path / "validation" / "0730011107.jpg")
+    (tmp_path / "label_fixes.csv").write_text(
+        "file,text\ntrain/0433411231.jpg,3433411231\ntrain/112730834.jpg,drop\n"
+        "train/12345611616.jpg,\n"
+    )
+    splits = find_splits(tmp_path)
+    assert splits["train"] == sorted([(wrong, "3433411231"), (kept, "12345611616")])
+    assert cut not in {path for path, _ in splits["train"]}
+    assert main(["inspect", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "label fixes (2) from" in out and "train/0433411231.jpg: 0433411231 -> 3433411231" in out
+    assert "train/112730834.jpg: dropped (line 3)" in out
+    # the corrected label decides the fold its crop validates in
+    from plate_ocr.data.real_split import fold_of
+
+    fold = fold_of("3433411231", 3)
+    assert (wrong, "3433411231") in RealSplit(str(tmp_path), fold, 3).splits()["validation"]
+
+
+def test_a_fix_that_names_no_crop_or_a_bad_label_is_a_problem(tmp_path, write_crop):
+    write_crop(tmp_path / "12345611616.jpg")
+    fixes = tmp_path / "elsewhere.csv"
+    fixes.write_text("file,text\n12345611616.jpg,99\nmissing.jpg,drop\n")
+    reasons = [p.reason for p in scan_folder(tmp_path, label_fixes=fixes).problems]
+    assert any("elsewhere.csv line 2" in r for r in reasons)
+    assert any("named in" in r and "line 3 but not a labelled crop" in r for r in reasons)
+    with pytest.raises(UserError, match="data.label_fixes=nowhere.csv: no such file"):
+        scan_folder(tmp_path, label_fixes="nowhere.csv")

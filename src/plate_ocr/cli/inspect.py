@@ -8,16 +8,22 @@ from pathlib import Path
 
 from plate_ocr.data.folder import SPLITS, scan_folder
 from plate_ocr.data.inspect import notes, split_summary, summary_row
+from plate_ocr.data.labels import DROP
 from plate_ocr.plates import PLATE_LENGTHS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="ROOT/{train,validation,test}/ or a flat folder")
     parser.add_argument("--seed", type=int, default=0, help="seed of a flat folder's split")
+    parser.add_argument(
+        "--label-fixes",
+        type=Path,
+        help="a corrections file (file,text: a label, or drop); default ROOT/label_fixes.csv",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    scanned = scan_folder(args.path, seed=args.seed)
+    scanned = scan_folder(args.path, seed=args.seed, label_fixes=args.label_fixes)
     root = scanned.root
 
     def shown(path: Path) -> str:
@@ -39,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nnotes ({len(found)}): valid, but worth a look" if found else "\nnotes: none")
     for note in found:
         print(textwrap.fill(note, 100, initial_indent="  ", subsequent_indent="      "))
+    if scanned.fixes:
+        print(f"\nlabel fixes ({len(scanned.fixes)}) from {scanned.fixes[0].fixes_file}:")
+    for fix in scanned.fixes:
+        change = "dropped" if fix.text == DROP else f"{fix.label} -> {fix.text}"
+        print(f"  {shown(fix.path)}: {change} (line {fix.line})")
     print(f"\nproblems ({len(problems)}): these stop training" if problems else "\nproblems: none")
     for problem in sorted(problems, key=lambda p: str(p.path)):
         print(f"  {shown(problem.path)}: {problem.reason}")

@@ -144,6 +144,7 @@ class PlateDataModule(pl.LightningDataModule):
         real_val_split: str = "validation",
         real_test_split: str = "test",
         skip_bad: bool = False,
+        label_fixes: str | None = None,
         seed: int = 0,
         synthetic_factors: Factors = DEFAULT_FACTORS,
     ):
@@ -151,7 +152,8 @@ class PlateDataModule(pl.LightningDataModule):
         after ``synthetic_epochs`` of synthetic plates only; None means 0.8 with a real
         folder, 0 without one. ``real_ratio_schedule`` sets it by epoch instead.
 
-        The ``real_*`` keys, ``seed`` and ``skip_bad`` make the ``RealSplit``: ``real_fold``
+        The ``real_*`` keys, ``seed``, ``skip_bad`` and ``label_fixes`` (a corrections file)
+        make the ``RealSplit``: ``real_fold``
         validates on one fold of a plate-disjoint split of the real train and validation
         crops; ``None`` keeps the folder's ``real_val_split``, less the plates train holds.
 
@@ -204,6 +206,7 @@ class PlateDataModule(pl.LightningDataModule):
                 real_test_split,
                 seed,
                 skip_bad,
+                None if label_fixes is None else str(label_fixes),
             )
             if real_dir
             else None

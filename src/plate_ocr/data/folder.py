@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -18,10 +18,13 @@ import numpy as np
 import torch
 
 from plate_ocr.data.labels import (
+    DROP,
+    LABEL_FIXES_CSV,
     LABELS_CSV,
     is_image,
     is_unread_image,
     label_from_filename,
+    read_label_fixes,
     read_labels_csv,
 )
 from plate_ocr.errors import UserError
@@ -50,11 +53,23 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class LabelFix:
+    """A label corrected (or a crop dropped) by a person's corrections file."""
+
+    path: Path
+    label: str  # as the folder labels it
+    text: str  # the corrected label, or DROP
+    fixes_file: Path
+    line: int
+
+
+@dataclass(frozen=True)
 class ScannedFolder:
     root: Path
     layout: str  # "split folders" or "flat"
     splits: dict[str, list[Sample]]  # the good samples, every split key present
     problems: list[Problem]
+    fixes: list[LabelFix] = field(default_factory=list)  # the corrections applied
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -228,15 +243,71 @@ def split_by_plate(
     return {name: sorted(split) for name, split in splits.items()}
 
 
-def scan_folder(root: str | Path, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> ScannedFolder:
-    """Every split's good samples and every problem found, without decoding any image."""
+def _fixes_file(root: Path, label_fixes: str | Path | None) -> Path | None:
+    """The corrections file: the one named, else ``ROOT/label_fixes.csv`` when there is one."""
+    if label_fixes is not None:
+        path = Path(label_fixes)
+        if not path.is_file():
+            raise UserError(f"data.label_fixes={path}: no such file; write file,text rows")
+        return path
+    default = root / LABEL_FIXES_CSV
+    return default if default.is_file() else None
+
+
+def _apply_fixes(
+    root: Path, splits: dict[str, list[Sample]], fixes_path: Path
+) -> tuple[list[LabelFix], list[Problem]]:
+    """Correct or drop the samples a corrections file names (paths relative to ``root``, or
+    absolute), in place; a row naming no labelled crop, or an invalid label, is a problem."""
+    rows = read_label_fixes(fixes_path)
+    wanted = {(root / name).resolve(): (line, text) for name, (line, text) in rows.items()}
+    applied, problems, used = [], [], set()
+    for name, samples in splits.items():
+        kept = []
+        for path, label in samples:
+            line, text = wanted.get(path.resolve(), (None, None))
+            if text is None:
+                kept.append((path, label))
+                continue
+            used.add(path.resolve())
+            problem = None if text == DROP else plate_problem(text)
+            if problem:
+                problems.append(Problem(path, f"{problem} (from {fixes_path} line {line})"))
+                continue
+            applied.append(LabelFix(path, label, text, fixes_path, line))
+            if text != DROP:
+                kept.append((path, text))
+        splits[name] = sorted(kept)
+    problems += [
+        Problem(path, f"named in {fixes_path} line {line} but not a labelled crop of {root}")
+        for path, (line, _) in wanted.items()
+        if path not in used
+    ]
+    return applied, problems
+
+
+def scan_folder(
+    root: str | Path,
+    seed: int = 0,
+    fractions=(0.8, 0.1, 0.1),
+    label_fixes: str | Path | None = None,
+) -> ScannedFolder:
+    """Every split's good samples and every problem found, without decoding any image.
+    A corrections file (``label_fixes``, else ``ROOT/label_fixes.csv``) is applied first, so
+    a corrected label decides which split and fold its crop belongs to."""
     root = Path(root)
     if not root.is_dir():
         reason = "is not a folder" if root.exists() else "does not exist"
         raise UserError(f"data folder {root} {reason}")
+    fixes_path = _fixes_file(root, label_fixes)
     split_dirs = {name: root / name for name in SPLITS if (root / name).is_dir()}
+    fixes: list[LabelFix] = []
     if not split_dirs:
         samples, problems = _read_directory(root)
+        if fixes_path:
+            found = {"all": samples}
+            fixes, more = _apply_fixes(root, found, fixes_path)
+            samples, problems = found["all"], problems + more
         splits = split_by_plate(samples, seed, fractions) if samples else {s: [] for s in SPLITS}
         layout = "flat"
     else:
@@ -259,8 +330,11 @@ def scan_folder(root: str | Path, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> S
             )
             for p in stray
         ]
+        if fixes_path:
+            fixes, more = _apply_fixes(root, splits, fixes_path)
+            problems += more
         layout = "split folders"
-    return ScannedFolder(root, layout, splits, problems)
+    return ScannedFolder(root, layout, splits, problems, fixes)
 
 
 def find_splits(
@@ -269,19 +343,29 @@ def find_splits(
     fractions=(0.8, 0.1, 0.1),
     skip_bad: bool = False,
     config_key: str | None = None,
+    label_fixes: str | Path | None = None,
 ) -> dict[str, list[Sample]]:
     """``{"train": [(path, label), ...], "validation": [...], "test": [...]}`` for a folder.
 
     A split absent on disk is an empty list. Bad input raises a UserError naming the first bad
     file and how many more there are; with ``skip_bad`` the bad files are dropped with one
-    warning. ``config_key`` names the setting to fix when the folder does not exist.
+    warning. ``config_key`` names the setting to fix when the folder does not exist. The
+    corrections applied (see ``scan_folder``) are logged.
     """
     root = Path(root)
     if not root.is_dir():
         reason = "is not a folder" if root.exists() else "does not exist"
         fix = f"set {config_key} to" if config_key else "give the path of"
         raise UserError(f"data folder {root} {reason}: {fix} a folder of plate crops")
-    scanned = scan_folder(root, seed, fractions)
+    scanned = scan_folder(root, seed, fractions, label_fixes)
+    if scanned.fixes:
+        dropped = sum(fix.text == DROP for fix in scanned.fixes)
+        log.info(
+            "label fixes from %s: %d corrected, %d dropped",
+            scanned.fixes[0].fixes_file,
+            len(scanned.fixes) - dropped,
+            dropped,
+        )
     advice = f"`plate-ocr inspect {root}` lists every problem"
     if scanned.problems:
         count = len(scanned.problems)

@@ -17,6 +17,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 # image types OpenCV does not decode: a crop saved as one is named, never skipped in silence
 UNREAD_IMAGE_EXTENSIONS = (".gif", ".heic", ".heif", ".avif", ".jp2", ".jxl", ".svg")
 LABELS_CSV = "labels.csv"
+# corrections a person made after looking (``plate-ocr audit`` writes a template): file,text
+LABEL_FIXES_CSV = "label_fixes.csv"
+DROP = "drop"  # a correction's text that takes the crop out: it cannot show its plate
 
 # Copies of one plate get "_1", "_2", " (2)", sometimes stacked ("_1_1"): none is a digit of it.
 _DUPLICATE_SUFFIX = re.compile(r"(?:_\d+|\s*\(\d+\))+$")
@@ -36,7 +39,16 @@ def label_from_filename(path: str | Path) -> str:
     return normalize_label(_DUPLICATE_SUFFIX.sub("", Path(path).stem))
 
 
-def read_labels_csv(csv_path: Path) -> dict[str, tuple[int, str]]:
+def read_label_fixes(csv_path: Path) -> dict[str, tuple[int, str]]:
+    """``file -> (line number, corrected label or "drop")`` from a ``file,text`` corrections
+    file; rows with no text yet (a template's) are left out."""
+    rows = read_labels_csv(csv_path, header=("file", "text"), keep_drop=True)
+    return {name: (line, text) for name, (line, text) in rows.items() if text}
+
+
+def read_labels_csv(
+    csv_path: Path, header: tuple[str, str] = ("filename", "text"), keep_drop: bool = False
+) -> dict[str, tuple[int, str]]:
     """``filename -> (line number, normalised label)`` from a ``filename,text`` file.
 
     The header row is optional. A file that cannot be parsed (a row without exactly two
@@ -57,15 +69,16 @@ def read_labels_csv(csv_path: Path) -> dict[str, tuple[int, str]]:
             continue
         if len(fields) != 2:
             raise UserError(
-                f"{csv_path} line {line}: expected 2 fields (filename,text), got {len(fields)}"
+                f"{csv_path} line {line}: expected 2 fields ({','.join(header)}), got {len(fields)}"
             )
         filename, label = fields
-        if line == 1 and (filename.lower(), label.lower()) == ("filename", "text"):
+        if line == 1 and (filename.lower(), label.lower()) == header:
             continue
         if filename in rows:
             raise UserError(
                 f"{csv_path} line {line}: {filename!r} is already labelled on line "
                 f"{rows[filename][0]}: keep one row per file"
             )
-        rows[filename] = (line, normalize_label(label))
+        keep = keep_drop and label.lower() == DROP
+        rows[filename] = (line, DROP if keep else normalize_label(label))
     return rows

@@ -36,7 +36,8 @@ class RealSplit:
     """A real folder and how it splits. The fields are the user's ``data.real_*`` keys.
 
     ``fold=None`` keeps the folder's own ``validation_split``, less any plate that train also
-    holds. ``seed`` only matters for a flat folder, which is split by plate with it.
+    holds. ``seed`` only matters for a flat folder, which is split by plate with it. Labels
+    are as ``label_fixes`` corrects them: a corrected label decides its crop's fold.
     """
 
     folder: str
@@ -46,6 +47,7 @@ class RealSplit:
     test_split: str = "test"
     seed: int = 0
     skip_bad: bool = False
+    label_fixes: str | None = None  # a corrections file; None: ROOT/label_fixes.csv if any
 
     # the fields that decide which plates train, under the config keys a user would pass
     RECORD_KEYS = {
@@ -53,6 +55,7 @@ class RealSplit:
         "folds": "real_folds",
         "validation_split": "real_val_split",
         "seed": "seed",
+        "label_fixes": "label_fixes",
     }
 
     def __post_init__(self):
