@@ -25,7 +25,9 @@ from plate_ocr.data.folder import PlateFolder, find_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.data.model_input import to_batch, to_channels
 from plate_ocr.data.real_split import RealSplit, plate_key
+from plate_ocr.data.recombine import RecombinedPlates, locate_digits
 from plate_ocr.errors import UserError, require_bool
+from plate_ocr.pretrained import PRETRAINED
 from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 Item = tuple[np.ndarray, str, str]  # image (H, W, C) uint8, label, source
 # Synthetic validation and test plates come from their own seeds, apart from training's.
 _VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
+_RECOMBINED_SEED_OFFSET = 3_000_003
 TRAINED_PLATES_KEY = "trained_plates"  # in the checkpoint's data state: plates trained on
 _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
 # once real crops join, most of each epoch is theirs: synthetic plates taught the digits
@@ -114,6 +117,27 @@ class _Rendered(Dataset):
 _WORKER_START = "fork" if sys.platform.startswith("linux") else None
 
 
+def _recombined(real: PlateFolder, seed: int) -> RecombinedPlates:
+    """The real training crops recombined, their digits placed by the shipped reader (which
+    trained on no real crop, so no other fold's plates reach these ones)."""
+    from plate_ocr.reader import PlateReader
+
+    reader = PlateReader(PRETRAINED, device="cpu", constrained=False)
+    cells = locate_digits(reader, real.images, real.labels)
+    plates = RecombinedPlates(real.images, real.labels, cells, seed + _RECOMBINED_SEED_OFFSET)
+    log.info(
+        "recombined plates: %d of %d training crops have digits placed well enough to feed it",
+        len(plates.bases),
+        len(real),
+    )
+    if not plates.bases:
+        raise UserError(
+            "data.recombined_ratio: no real training crop could be recombined (no digit "
+            "places fit their labels); set data.recombined_ratio=0"
+        )
+    return plates
+
+
 def _quiet_worker(worker_id: int) -> None:
     """A loader worker leaves Ctrl-C to the main process, which stops the run in one line
     (each worker would print a traceback of its own); then Lightning's worker seeding."""
@@ -129,6 +153,8 @@ class PlateDataModule(pl.LightningDataModule):
         real_ratio: float | None = None,
         synthetic_epochs: int = 0,
         real_ratio_schedule: Sequence[Sequence[float]] | None = None,
+        recombined_ratio: float = 0.0,
+        recombined_ratio_schedule: Sequence[Sequence[float]] | None = None,
         epoch_size: int = 10_000,
         image_size: Sequence[int] = (32, 160),
         channels: int = 1,
@@ -151,6 +177,8 @@ class PlateDataModule(pl.LightningDataModule):
         """``real_ratio``: the share of each epoch drawn from the real crops once they join,
         after ``synthetic_epochs`` of synthetic plates only; None means 0.8 with a real
         folder, 0 without one. ``real_ratio_schedule`` sets it by epoch instead.
+        ``recombined_ratio`` (and its schedule), likewise: the share of recombined real plates
+        (``data.recombine``: new plate numbers from the real training crops' own digits).
 
         The ``real_*`` keys, ``seed``, ``skip_bad`` and ``label_fixes`` (a corrections file)
         make the ``RealSplit``: ``real_fold``
@@ -186,6 +214,24 @@ class PlateDataModule(pl.LightningDataModule):
         if real_ratio is None:
             real_ratio = DEFAULT_REAL_RATIO if real_dir else 0.0
         self.schedule = RatioSchedule(real_ratio, real_ratio_schedule, synthetic_epochs)
+        self.recombined_schedule = RatioSchedule(
+            recombined_ratio, recombined_ratio_schedule, synthetic_epochs, "data.recombined_ratio"
+        )
+        if self.recombined_schedule.uses_real and not real_dir:
+            raise UserError(
+                "data.recombined_ratio recombines real crops but no real folder is set: pass "
+                "data.real_dir=PATH, or data.recombined_ratio=0"
+            )
+        epochs = {0, *(start for start, _ in self.schedule.steps)}
+        epochs |= {start for start, _ in self.recombined_schedule.steps}
+        over = [
+            e for e in sorted(epochs) if self.schedule.at(e) + self.recombined_schedule.at(e) > 1
+        ]
+        if over:
+            raise UserError(
+                f"data.real_ratio + data.recombined_ratio is over 1 from epoch {over[0]}: "
+                "together they are a share of one epoch; lower one of them"
+            )
         if self.schedule.uses_real and not real_dir:
             asking = (
                 f"data.real_ratio={real_ratio}"
@@ -215,7 +261,8 @@ class PlateDataModule(pl.LightningDataModule):
         self.epoch_size = int(epoch_size)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.channels = channels
-        self.augmentation = {"synthetic": "medium", "real": "medium"} | dict(augmentation or {})
+        self.augmentation = {"synthetic": "medium", "real": "medium", "recombined": "medium"}
+        self.augmentation |= dict(augmentation or {})
         self.batch_size, self.num_workers = batch_size, num_workers
         self.pin_memory = pin_memory and torch.cuda.is_available()
         self.persistent_workers = persistent_workers and num_workers > 0
@@ -276,7 +323,9 @@ class PlateDataModule(pl.LightningDataModule):
             split.describe(),
             *(len(chosen[name]) for name in ("train", "validation", "test")),
         )
-        self.train_sources["real"] = PlateFolder(chosen["train"], self.skip_bad)
+        real = self.train_sources["real"] = PlateFolder(chosen["train"], self.skip_bad)
+        if self.recombined_schedule.uses_real:
+            self.train_sources["recombined"] = _recombined(real, self.seed)
         for name in ("validation", "test"):
             if chosen[name]:
                 self.eval_sources[name]["real"] = PlateFolder(chosen[name], self.skip_bad)
@@ -311,7 +360,14 @@ class PlateDataModule(pl.LightningDataModule):
         trainer = self.trainer
         rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         return MixedEpochSampler(
-            self.epoch_size, self.schedule, real_size, self.seed, synthetic_size, rank, world_size
+            self.epoch_size,
+            self.schedule,
+            real_size,
+            self.seed,
+            synthetic_size,
+            rank,
+            world_size,
+            self.recombined_schedule if "recombined" in self.train_sources else None,
         )
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:

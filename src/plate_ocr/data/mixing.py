@@ -19,7 +19,7 @@ from plate_ocr.errors import UserError
 
 
 class SampleKey(NamedTuple):
-    source: str  # "real" or "synthetic"
+    source: str  # "real", "recombined" or "synthetic"
     index: int  # index into that source
     epoch: int
     position: int  # place in the epoch
@@ -48,25 +48,26 @@ class RatioSchedule:
         ratio: float,
         steps: Sequence[Sequence[float]] | None = None,
         synthetic_epochs: int = 0,
+        key: str = "data.real_ratio",
     ):
-        self.ratio = _check_ratio(ratio, "data.real_ratio")
+        self.ratio = _check_ratio(ratio, key)
         if not isinstance(synthetic_epochs, int) or synthetic_epochs < 0:
             raise UserError(
                 f"data.synthetic_epochs={synthetic_epochs}: use a whole number of epochs, 0 or more"
             )
         if steps and synthetic_epochs:
             raise UserError(
-                "data.real_ratio_schedule sets the ratio of every epoch: pass "
+                f"{key}_schedule sets the ratio of every epoch: pass "
                 "data.synthetic_epochs=0 with it (or drop the schedule)"
             )
         parsed = []
         for step in steps or ():
             if len(step) != 2 or int(step[0]) < 0:
                 raise UserError(
-                    f"data.real_ratio_schedule entry {list(step)} is not [epoch, ratio]: "
+                    f"{key}_schedule entry {list(step)} is not [epoch, ratio]: "
                     "write e.g. [[0, 0.05], [10, 0.2], [50, 0.5]]"
                 )
-            parsed.append((int(step[0]), _check_ratio(step[1], "data.real_ratio_schedule")))
+            parsed.append((int(step[0]), _check_ratio(step[1], f"{key}_schedule")))
         if synthetic_epochs:
             parsed = [(0, 0.0), (synthetic_epochs, self.ratio)]
         self.steps = sorted(parsed)
@@ -90,11 +91,13 @@ def _cycled(rng: np.random.Generator, size: int, count: int) -> np.ndarray:
 
 
 class MixedEpochSampler(Sampler[SampleKey]):
-    """Yields one epoch of ``epoch_size`` keys, ``round(ratio * epoch_size)`` of them real.
+    """Yields one epoch of ``epoch_size`` keys, ``round(ratio * epoch_size)`` of them real,
+    as many recombined (by ``recombined``'s ratio; only where there are real crops) and the
+    rest synthetic.
 
     A finite source (the real crops, a rendered synthetic folder) is drawn without
     replacement until used up, then again, so a small set repeats evenly. On-the-fly
-    synthetic plates (``synthetic_size=None``) are fresh every epoch.
+    synthetic plates (``synthetic_size=None``) and recombined ones are fresh every epoch.
 
     Under DDP each process takes every ``world_size``-th key of the same epoch, so the ranks
     share one composition (Lightning's own sampler wrapper would not forward ``set_epoch``).
@@ -109,6 +112,7 @@ class MixedEpochSampler(Sampler[SampleKey]):
         synthetic_size: int | None = None,
         rank: int = 0,
         world_size: int = 1,
+        recombined: RatioSchedule | None = None,
     ):
         if epoch_size < 1:
             raise UserError(f"data.epoch_size={epoch_size}: an epoch needs at least one sample")
@@ -118,6 +122,7 @@ class MixedEpochSampler(Sampler[SampleKey]):
         self.synthetic_size = synthetic_size
         self.seed = seed
         self.rank, self.world_size = rank, world_size
+        self.recombined = recombined
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -129,21 +134,38 @@ class MixedEpochSampler(Sampler[SampleKey]):
     def real_count(self, epoch: int) -> int:
         return round(self.schedule.at(epoch) * self.epoch_size) if self.real_size else 0
 
+    def recombined_count(self, epoch: int) -> int:
+        if self.recombined is None or not self.real_size:
+            return 0
+        return round(self.recombined.at(epoch) * self.epoch_size)
+
     def __iter__(self) -> Iterator[SampleKey]:
         epoch, size = self.epoch, self.epoch_size
         rng = np.random.default_rng([self.seed, epoch])
-        n_real = self.real_count(epoch)
-        is_real = np.zeros(size, dtype=bool)
-        is_real[:n_real] = True
-        rng.shuffle(is_real)
+        n_real, n_recombined = self.real_count(epoch), self.recombined_count(epoch)
+        if n_real + n_recombined > size:
+            raise UserError(
+                f"epoch {epoch}: data.real_ratio and data.recombined_ratio add up to more than "
+                "the whole epoch; lower one of them"
+            )
+        # a source per position, shuffled: 1 real, 2 recombined, 0 synthetic
+        source_of = np.zeros(size, dtype=np.int8)
+        source_of[:n_real] = 1
+        source_of[n_real : n_real + n_recombined] = 2
+        rng.shuffle(source_of)
         real = iter(_cycled(rng, self.real_size, n_real).tolist())
+        n_synthetic = size - n_real - n_recombined
         if self.synthetic_size is None:
             synthetic = iter(range(epoch * size, (epoch + 1) * size))
         else:
-            synthetic = iter(_cycled(rng, self.synthetic_size, size - n_real).tolist())
-        for position in range(size):
-            source, index = (
-                ("real", next(real)) if is_real[position] else ("synthetic", next(synthetic))
-            )
+            synthetic = iter(_cycled(rng, self.synthetic_size, n_synthetic).tolist())
+        names = ("synthetic", "real", "recombined")
+        for position, kind in enumerate(source_of.tolist()):
+            if kind == 1:
+                index = next(real)
+            elif kind == 2:
+                index = epoch * size + position  # endless: fresh every epoch
+            else:
+                index = next(synthetic)
             if position % self.world_size == self.rank:
-                yield SampleKey(source, index, epoch, position)
+                yield SampleKey(names[kind], index, epoch, position)
