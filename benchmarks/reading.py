@@ -46,19 +46,39 @@ def _jsonl(path: Path) -> list[dict]:
     )
 
 
-def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
+PUBLISHED = "published"  # the labels as the folder has them
+
+
+def _labels(record: dict) -> str:
+    return record.get("labels", PUBLISHED)
+
+
+def held_out(real_dir: Path, fold: int, label_fixes: Path | None):
+    """A fold's held-out crops as training split them (by the labels as published), scored
+    against ``label_fixes``' corrections when given: the same crops, corrected labels, and
+    none a correction drops."""
+    from plate_ocr.data.folder import PlateFolder, find_splits
+    from plate_ocr.data.real_split import RealSplit
+
+    samples = RealSplit(str(real_dir), fold).splits()["validation"]
+    if label_fixes is not None:
+        splits = find_splits(real_dir, label_fixes=label_fixes).values()
+        corrected = {path.resolve(): label for split in splits for path, label in split}
+        samples = [(p, corrected[p.resolve()]) for p, _ in samples if p.resolve() in corrected]
+    return PlateFolder(samples)
+
+
+def read_runs(runs: list[dict], real_dir: Path, label_fixes: Path | None = None) -> list[dict]:
     """One record per run: the share of its fold's validation plates read in each way."""
     import torch
 
-    from plate_ocr.data.folder import PlateFolder
-    from plate_ocr.data.real_split import RealSplit
     from plate_ocr.reader import PlateReader
 
     torch.set_num_threads(1)  # steadier times beside other work
 
     records = []
     for run in runs:
-        crops = PlateFolder(RealSplit(str(real_dir), run["fold"]).splits()["validation"])
+        crops = held_out(real_dir, run["fold"], label_fixes)
         checkpoint = run.get("model") or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
         scores, ms = {}, {}
         for name, options in OPTIONS.items():
@@ -73,6 +93,7 @@ def read_runs(runs: list[dict], real_dir: Path) -> list[dict]:
             {key: run[key] for key in ("tag", "fold", "extra", "run_dir")}
             | {"plates": len(crops.labels), "commit": _commit(), "seq_acc": scores}
             | {"ms_per_plate": ms}
+            | ({"labels": label_fixes.name} if label_fixes else {})
         )
         print(f"{run['tag']} fold {run['fold']} {run['extra']}: {scores}", flush=True)
     return records
@@ -112,12 +133,18 @@ def parse_arguments(description: str) -> argparse.Namespace:
         "--model", type=Path, help="read this model, trained on no real crop, on every fold"
     )
     parser.add_argument("--folds", type=int, default=5, help="--model: folds to read it on")
+    parser.add_argument(
+        "--label-fixes",
+        type=Path,
+        help="score against these corrections (file,text) instead of the labels as published",
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_arguments(__doc__.splitlines()[0])
-    done = _jsonl(args.results / READINGS_FILE)
+    labels = args.label_fixes.name if args.label_fixes else PUBLISHED
+    done = [r for r in _jsonl(args.results / READINGS_FILE) if _labels(r) == labels]
     read = {(r["run_dir"], r["fold"]) for r in done}
     if args.model:
         if len(args.tag) != 1:
@@ -143,7 +170,7 @@ def main() -> None:
         f"{len(todo)} runs to read, {len(runs) - len(todo) - len(gone)} read"
         + (f", {len(gone)} skipped: checkpoint gone" if gone else "")
     )
-    new = read_runs(todo, args.real_dir)
+    new = read_runs(todo, args.real_dir, args.label_fixes)
     with (args.results / READINGS_FILE).open("a") as out:
         out.writelines(json.dumps(r) + "\n" for r in new)
     wanted = {(r["run_dir"], r["fold"]) for r in runs}
