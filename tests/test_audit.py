@@ -59,7 +59,7 @@ def test_one_image_filed_twice_is_a_near_duplicate_and_flat_crops_cannot_show_a_
     image = cv2.resize(rng.integers(0, 256, (12, 40, 3), dtype=np.uint8), (160, 48))
     recompressed = cv2.imdecode(cv2.imencode(".jpg", image)[1], cv2.IMREAD_COLOR)
     other = cv2.resize(rng.integers(0, 256, (12, 40, 3), dtype=np.uint8), (160, 48))
-    assert difference_hash(image) != difference_hash(other)
+    assert (difference_hash(image) != difference_hash(other)).sum() > 24
     assert [(i, j) for i, j, _ in near_duplicates([image, other, recompressed])] == [(0, 2)]
     assert "too dark" in cannot_show_a_plate(np.full((40, 120, 3), 20, np.uint8))
     assert "too flat" in cannot_show_a_plate(np.full((40, 120, 3), 140, np.uint8))

@@ -26,8 +26,8 @@ from plate_ocr.reader import VOTE_FRAMINGS, PlateReader, reframe
 # A view's doubt in a label, in nats, is capped: past this a label is simply not believed,
 # and one wild view must not outweigh the others.
 MAX_DOUBT = 20.0
-HASH_SIDE = 8  # a difference hash of 8 x 8 bits: crops of one photo agree to a few bits
-NEAR_DUPLICATE_BITS = 6  # Hamming distance at or below which two crops are one image
+HASH_SIDE = 16  # a difference hash of 16 x 16 bits: crops of one photo agree to a few bits
+NEAR_DUPLICATE_BITS = 24  # bits apart (of 256) at or below which two crops are one image
 
 
 @dataclass
@@ -88,22 +88,21 @@ def _add_views(
         evidence[i].doubts.append(min(max(doubt, 0.0), MAX_DOUBT))
 
 
-def difference_hash(image: np.ndarray) -> int:
-    """64 bits of how brightness changes left to right on an 8 x 9 thumbnail: robust to
-    resizing and compression, so one photo cropped twice hashes alike."""
+def difference_hash(image: np.ndarray) -> np.ndarray:
+    """How brightness changes left to right on a 16 x 17 thumbnail, as 256 bits: robust to
+    resizing and compression, so one photo cropped twice hashes alike, and fine enough that
+    two plates of one layout do not."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     small = cv2.resize(grey, (HASH_SIDE + 1, HASH_SIDE), interpolation=cv2.INTER_AREA)
-    bits = (small[:, 1:] > small[:, :-1]).flatten()
-    return int(np.packbits(bits).view(">u8")[0])
+    return (small[:, 1:] > small[:, :-1]).flatten()
 
 
 def near_duplicates(images: list[np.ndarray]) -> list[tuple[int, int, int]]:
     """(i, j, bits apart) for pairs of crops that are one image filed twice."""
-    hashes = np.array([difference_hash(image) for image in images], dtype=np.uint64)
+    hashes = np.stack([difference_hash(image) for image in images])
     pairs = []
-    for i in range(len(hashes)):
-        differing = np.bitwise_xor(hashes[i + 1 :], hashes[i]).view(np.uint8).reshape(-1, 8)
-        distances = np.unpackbits(differing, axis=1).sum(axis=1)
+    for i in range(len(hashes) - 1):
+        distances = (hashes[i + 1 :] != hashes[i]).sum(axis=1)
         close = np.flatnonzero(distances <= NEAR_DUPLICATE_BITS)
         pairs += [(i, i + 1 + int(j), int(distances[j])) for j in close]
     return pairs
