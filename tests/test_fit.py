@@ -103,10 +103,10 @@ def test_default_out_is_in_conf_and_never_overwritten_silently(
     "args, message",
     [
         (["--fit", "{tmp}/missing", "--out", "{tmp}/f.yaml"], "does not exist"),
-        (["--fit", "{tmp}/empty", "--out", "{tmp}/f.yaml"], "no .jpg"),
+        (["--fit", "{tmp}/empty", "--out", "{tmp}/f.yaml"], "no plate crop images"),
         (["--fit", "{tmp}/empty", "{tmp}/f.yaml"], "--out FILE"),
         (["{tmp}/f.yaml", "--out", "{tmp}/f.yaml"], "--out goes with --fit"),
-        (["{tmp}/f.yaml", "--force"], "--force goes with --fit"),
+        (["{tmp}/f.yaml", "--skip-bad"], "--skip-bad goes with --fit"),
     ],
 )
 def test_bad_fit_input_is_one_line(tmp_path, capsys, args, message):
