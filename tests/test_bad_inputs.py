@@ -84,7 +84,9 @@ def test_a_small_file_declaring_a_huge_image_is_refused_before_decoding(tmp_path
     assert time.perf_counter() - start < 1  # decoding 900 M pixels took 21 s and 5.7 GB
 
 
-def test_a_huge_file_is_refused_unread_and_the_rest_of_a_batch_reads(tmp_path, tiny_checkpoint):
+def test_a_huge_file_is_refused_unread_and_the_rest_of_a_batch_reads(
+    tmp_path, tiny_checkpoint, capsys
+):
     folder = tmp_path / "crops"
     folder.mkdir()
     cv2.imwrite(str(folder / "a_good.png"), np.full((30, 100, 3), 90, np.uint8))
@@ -94,19 +96,13 @@ def test_a_huge_file_is_refused_unread_and_the_rest_of_a_batch_reads(tmp_path, t
     cv2.imwrite(str(folder / "d_good.png"), np.full((30, 100, 3), 160, np.uint8))
     with pytest.raises(UserError, match=r"b_huge.jpg: 40 MB is not a plate crop"):
         read_rgb(folder / "b_huge.jpg")
-    run = subprocess.run(
-        [sys.executable, "-m", "plate_ocr.cli", "predict", str(tiny_checkpoint), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 1  # something was skipped, and said
-    assert [line.split("\t")[0] for line in run.stdout.splitlines()] == [
+    assert main(["predict", str(tiny_checkpoint), str(folder)]) == 1  # skipped, and said
+    out, err = capsys.readouterr()
+    assert [line.split("\t")[0] for line in out.splitlines()] == [
         str(folder / "a_good.png"),
         str(folder / "d_good.png"),
     ]
-    assert "b_huge.jpg" in run.stderr and "c_bomb.png" in run.stderr
-    assert "Traceback" not in run.stderr
+    assert "b_huge.jpg" in err and "c_bomb.png" in err
 
 
 # 3. Data that silently does not count
@@ -327,6 +323,7 @@ def test_sweep_report_names_a_damaged_metrics_file_and_sums_up_the_rest(tmp_path
     assert "0.5000" in out and "metrics.json is damaged" in out
 
 
+@pytest.mark.slow  # a process of its own: its stdout is the full device
 def test_predict_to_a_full_device_is_one_line(tiny_checkpoint, real_folder):
     crop = str(next((real_folder / "test").glob("*.jpg")))
     with open("/dev/full", "w") as full:
@@ -390,7 +387,7 @@ def test_an_int8_check_has_enough_plates_to_resolve_its_threshold(tmp_path, tiny
     verb.accuracy = counting
     try:
         main(["export", str(tiny_checkpoint), "--onnx", str(tmp_path / "q.onnx"), "--int8",
-              "--check-synthetic", "16", "--max-loss", "0.01"])  # fmt: skip
+              "--check-synthetic", "16", "--max-loss", "0.04"])  # fmt: skip
     finally:
         verb.accuracy = real_accuracy
-    assert plates_checked and min(plates_checked) >= 4 / 0.01  # a loss of 0.01 is 4 plates
+    assert plates_checked and min(plates_checked) >= 4 / 0.04  # a loss of 0.04 is 4 plates
