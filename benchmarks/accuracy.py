@@ -18,8 +18,8 @@ training would be another draw of the random stream, not the same model.
 
 Every finished run is appended to ``benchmarks/results/accuracy_runs.jsonl`` (settings,
 commit, metrics, minutes) and never run again for the same tag and settings: change
-``--tag`` when the code changes what is measured. The table (mean ± std over folds) and the
-plot are rebuilt from that file: ``benchmarks/results/accuracy_<tag>.md`` and ``.svg``.
+``--tag`` when the code changes what is measured. The table (mean ± std over folds) is
+printed from that file, and ``--plot FILE.svg`` draws accuracy against the ratio.
 ``--jobs 2`` runs two trainings at once, one thread each: on two cores that is about twice
 the throughput of one two-thread run.
 """
@@ -286,7 +286,8 @@ def main() -> None:
     parser.add_argument(
         "--baseline-tag", help="draw the real-only runs (ratio 1) of this tag as a baseline"
     )
-    parser.add_argument("--report-only", action="store_true", help="rebuild table and plot")
+    parser.add_argument("--report-only", action="store_true", help="print the table, train nothing")
+    parser.add_argument("--plot", type=Path, help="draw accuracy against the ratio to this .svg")
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
     if args.workers is None and args.jobs > 1:
@@ -296,13 +297,13 @@ def main() -> None:
     records = _records(args.results, args.tag, args.extra)
     if not records:
         sys.exit(f"no runs recorded for tag {args.tag!r} in {args.results / RUNS_FILE}")
-    text = table(records)
-    (args.results / f"accuracy_{args.tag}.md").write_text(text)
-    baseline = []
-    if args.baseline_tag:
-        baseline = [r for r in _records(args.results, args.baseline_tag, []) if r["ratio"] == 1]
-    plot(records, args.results / f"accuracy_{args.tag}.svg", baseline)
-    print(text + f"(table and plot in {args.results})")
+    print(table(records))
+    if args.plot:
+        baseline = []
+        if args.baseline_tag:
+            baseline = [r for r in _records(args.results, args.baseline_tag, []) if r["ratio"] == 1]
+        plot(records, args.plot, baseline)
+        print(f"(plot: {args.plot})")
 
 
 if __name__ == "__main__":

@@ -57,9 +57,12 @@ def test_accuracy_benchmark_records_each_run_once(tmp_path, real_folder, run_scr
     assert trained == ["r0.0_fold0", "r1.0_fold0", "r1.0_fold1"]
     scored = next(r for r in records if (r["ratio"], r["fold"]) == (0, 1))
     assert scored["scored_from"].endswith("r0.0_fold0")
-    table = (tmp_path / "results" / "accuracy_debug.md").read_text()
+    table = first.stdout
     assert "| 0 | 0,1 |" in table and "| 1 | 0,1 |" in table and " ± " in table
-    assert (tmp_path / "results" / "accuracy_debug.svg").read_text().startswith("<?xml")
+    split = command.index("--")
+    report = ["--report-only", "--plot", str(tmp_path / "ratio.svg")]
+    plotted = run_script(*command[:split], *report, *command[split:])
+    assert plotted.returncode == 0 and (tmp_path / "ratio.svg").read_text().startswith("<?xml")
     # measured runs are never run again
     again = run_script(*command)
     assert again.returncode == 0 and "0 runs to do, 4 measured" in again.stdout
