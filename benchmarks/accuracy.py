@@ -4,10 +4,10 @@
                                   [--tag NAME] [-- KEY=VALUE ...]
 
 Trains the default recipe once per (ratio, fold) on the shared real crops, ``data.real_ratio``
-set to the ratio (ratio 1 is real-only, as ``experiment=real_only``: no synthetic epochs
-first; ratio 0 is zero-shot: synthetic only; extras after ``--`` may name an experiment, the
-ratio still holds) and scores each run on the fold's validation plates, which no run
-trained on. The number is the last epoch's, not the
+set to the ratio (ratio 1 is real-only, as ``experiment=real_only``: from random weights, no
+synthetic epochs; ratio 0 is zero-shot: synthetic only; extras after ``--`` may name an
+experiment, the ratio still holds) and scores each run on the fold's validation plates,
+which no run trained on. The number is the last epoch's, not the
 best one's, so no checkpoint is picked on the plates it is scored on.
 
 Ratio 0 trains on no real crop, so every fold would train the same model (training is
@@ -52,7 +52,7 @@ def _overrides(ratio: float, fold: int, args: argparse.Namespace) -> list[str]:
     replaced it: the "real-only" run trained 80/20."""
     return [
         f"data.real_ratio={ratio}",
-        *(["data.synthetic_epochs=0"] if ratio == 1 else []),
+        *(["data.synthetic_epochs=0", "init_from=null"] if ratio == 1 else []),
         f"data.real_dir={args.real_dir}",
         f"data.real_fold={fold}",
         *([f"data.num_workers={args.workers}"] if args.workers is not None else []),

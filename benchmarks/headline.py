@@ -4,7 +4,8 @@
 
 Every row is a set of tags in ``benchmarks/results/reading_runs.jsonl`` (each run's held-out
 fold read greedy, constrained, and both with the vote of three framings; see ``reading.py``)
-and its minutes in ``accuracy_runs.jsonl``. Prints the markdown table (mean ± sample std over
+and its minutes in ``accuracy_runs.jsonl``; ``--labels lpa_label_fixes.csv`` scores the same
+crops against the corrected labels. Prints the markdown table (mean ± sample std over
 every fold and seed) and draws the plot; trains nothing.
 """
 
@@ -19,18 +20,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from accuracy import RESULTS, RUNS_FILE  # noqa: E402  (a sibling script)
-from reading import READINGS_FILE  # noqa: E402
+from reading import PUBLISHED, READINGS_FILE  # noqa: E402
 
 # (recipe, how to run it, budget, tags): the defaults first, then the baselines at their budget
 ROWS = [
-    ("fine-tune the shipped reader", "`experiment=finetune`", "6 × 10,000", ["finetune"]),
-    ("default recipe", "`python train.py`", "12 × 10,000", ["default"]),
-    ("real crops only", "`experiment=real_only`", "12 × 10,000", ["real160"]),
-    ("zero-shot: no real crop", "`data.real_ratio=0`", "12 × 10,000", ["zs160"]),
-    ("accurate", "`experiment=accurate`", "25 × 24,000", ["accsf160"]),
-    ("real crops only, accurate budget", "`experiment=real_only` + accurate", "25 × 24,000",
-     ["accreal160"]),
-    ("**shipped reader** (no real crop)", "`PlateReader.load()`", "25 × 24,000", ["pretrained"]),
+    ("**default**: the shipped reader fine-tuned", "`python train.py`", "6 × 10,000",
+     ["finetune"]),
+    ("the same, with recombined plates", "`data.real_ratio=0.4 data.recombined_ratio=0.4`",
+     "6 × 10,000", ["ft-rec"]),
+    ("from scratch", "`experiment=from_scratch`", "12 × 10,000", ["default", "sf-ft160"]),
+    ("real crops only, from scratch", "`experiment=real_only`", "12 × 10,000", ["real160"]),
+    ("accurate: from scratch, 5x the samples", "`experiment=accurate`", "25 × 24,000",
+     ["accsf160"]),
+    ("real crops only, 5x the samples", "`experiment=accurate` + `real_only`'s ratio",
+     "25 × 24,000", ["accreal160"]),
+    ("zero-shot: no real crop, from scratch", "`experiment=from_scratch data.real_ratio=0`",
+     "12 × 10,000", ["zs160"]),
+    ("**the shipped reader** (no real crop)", "`PlateReader.load()`", "25 × 24,000",
+     ["pretrained"]),
 ]  # fmt: skip
 READINGS = {"greedy": "greedy", "constrained": "constrained", "+ vote": "constrained, vote"}
 
@@ -45,8 +52,8 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def rows(results: Path) -> list[dict]:
-    readings = _jsonl(results / READINGS_FILE)
+def rows(results: Path, labels: str = PUBLISHED) -> list[dict]:
+    readings = [r for r in _jsonl(results / READINGS_FILE) if r.get("labels", PUBLISHED) == labels]
     minutes = {}
     for run in _jsonl(results / RUNS_FILE):
         if "minutes" in run and "scored_from" not in run:
@@ -114,8 +121,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "headline.svg")
+    parser.add_argument(
+        "--labels",
+        default=PUBLISHED,
+        help="the readings scored against these labels: published, or a corrections file's name",
+    )
     args = parser.parse_args()
-    table = rows(args.results)
+    table = rows(args.results, args.labels)
     print(markdown(table))
     plot(table, args.plot)
     print(f"(plot: {args.plot})")

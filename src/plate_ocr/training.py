@@ -83,13 +83,9 @@ def train(cfg: DictConfig) -> float:
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
     ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path and cfg.get("init_from"):
-        raise UserError(
-            "ckpt_path resumes a run and init_from starts a new one from its weights: give one"
-        )
-    if ckpt_path:
+    if ckpt_path:  # resuming restores the run's weights: where it started no longer matters
         check_resumable(ckpt_path, model.net)  # refuses URLs and pickled objects too
-    if cfg.get("init_from"):
+    elif cfg.get("init_from"):
         init_weights(model.net, cfg.init_from)
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

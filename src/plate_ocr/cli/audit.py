@@ -126,8 +126,7 @@ def _fold_readers(args, out: Path, files: list[Path], labels: list[str]) -> list
     reader_of: list = [None] * len(files)
     for fold in range(args.folds):
         folder = out / "folds" / str(fold)
-        overrides = [
-            "experiment=finetune",
+        overrides = [  # the defaults fine-tune the shipped reader
             f"data.real_dir={args.real_dir}",
             f"data.real_fold={fold}",
             f"data.real_folds={args.folds}",
