@@ -65,7 +65,8 @@ def test_csv_and_text_formats_and_missing_inputs(capsys, tiny_checkpoint, real_f
     out, err = capsys.readouterr()
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["file"] for r in rows] == [str(image)]
-    assert float(rows[0]["confidence"]) >= 0 and "missing.png: no such file" in err
+    assert rows[0]["confidence"] == f"{PlateReader(tiny_checkpoint)(image).confidence:.4f}"
+    assert "missing.png: no such file" in err
 
     assert main(["predict", str(tiny_checkpoint), str(image)]) == 0
     out, _ = capsys.readouterr()
