@@ -182,3 +182,18 @@ def test_real_fold_validates_on_plates_training_never_sees(real_folder):
     assert folds[0].eval_sources["validation"]["real"].labels != (
         folds[1].eval_sources["validation"]["real"].labels
     )
+
+
+def test_recombined_plates_need_real_crops_and_room_in_the_epoch(real_folder):
+    with pytest.raises(UserError, match=r"^data.recombined_ratio recombines real crops but no"):
+        PlateDataModule(recombined_ratio=0.3)
+    with pytest.raises(
+        UserError, match=r"real_ratio \+ data.recombined_ratio is over 1 from epoch 0"
+    ):
+        PlateDataModule(real_dir=str(real_folder), real_ratio=0.8, recombined_ratio=0.4)
+    with pytest.raises(UserError, match="over 1 from epoch 3"):
+        PlateDataModule(
+            real_dir=str(real_folder),
+            real_ratio=0.5,
+            recombined_ratio_schedule=[[0, 0.2], [3, 0.6]],
+        )

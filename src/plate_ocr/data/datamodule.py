@@ -138,6 +138,46 @@ def _recombined(real: PlateFolder, seed: int) -> RecombinedPlates:
     return plates
 
 
+def _schedules(
+    real_ratio: float,
+    real_steps,
+    recombined_ratio: float,
+    recombined_steps,
+    synthetic_epochs: int,
+    has_real: bool,
+) -> tuple[RatioSchedule, RatioSchedule]:
+    """The real and recombined shares by epoch, checked: real crops asked for exist, and the
+    two never add up to more than an epoch."""
+    real = RatioSchedule(real_ratio, real_steps, synthetic_epochs)
+    recombined = RatioSchedule(
+        recombined_ratio, recombined_steps, synthetic_epochs, "data.recombined_ratio"
+    )
+    if real.uses_real and not has_real:
+        asking = (
+            f"data.real_ratio={real_ratio}"
+            if real_ratio > 0
+            else f"data.real_ratio_schedule={[list(step) for step in real.steps]}"
+        )
+        raise UserError(
+            f"{asking} asks for real crops but no real folder is set: pass "
+            "data.real_dir=PATH (a folder of labelled crops), or train on synthetic plates "
+            "alone with data.real_ratio=0 data.real_ratio_schedule=null"
+        )
+    if recombined.uses_real and not has_real:
+        raise UserError(
+            "data.recombined_ratio recombines real crops but no real folder is set: pass "
+            "data.real_dir=PATH, or data.recombined_ratio=0"
+        )
+    starts = sorted({0, *(start for each in (real, recombined) for start, _ in each.steps)})
+    over = [epoch for epoch in starts if real.at(epoch) + recombined.at(epoch) > 1 + 1e-9]
+    if over:
+        raise UserError(
+            f"data.real_ratio + data.recombined_ratio is over 1 from epoch {over[0]}: "
+            "together they are a share of one epoch; lower one of them"
+        )
+    return real, recombined
+
+
 def _quiet_worker(worker_id: int) -> None:
     """A loader worker leaves Ctrl-C to the main process, which stops the run in one line
     (each worker would print a traceback of its own); then Lightning's worker seeding."""
@@ -181,9 +221,9 @@ class PlateDataModule(pl.LightningDataModule):
         (``data.recombine``: new plate numbers from the real training crops' own digits).
 
         The ``real_*`` keys, ``seed``, ``skip_bad`` and ``label_fixes`` (a corrections file)
-        make the ``RealSplit``: ``real_fold``
-        validates on one fold of a plate-disjoint split of the real train and validation
-        crops; ``None`` keeps the folder's ``real_val_split``, less the plates train holds.
+        make the ``RealSplit``: ``real_fold`` validates on one fold of a plate-disjoint split
+        of the real train and validation crops; ``None`` keeps the folder's
+        ``real_val_split``, less the plates train holds.
 
         ``synthetic_factors`` skews the on-the-fly renderer (see ``plate_ocr.synth.Factors``).
         """
@@ -213,36 +253,14 @@ class PlateDataModule(pl.LightningDataModule):
             )
         if real_ratio is None:
             real_ratio = DEFAULT_REAL_RATIO if real_dir else 0.0
-        self.schedule = RatioSchedule(real_ratio, real_ratio_schedule, synthetic_epochs)
-        self.recombined_schedule = RatioSchedule(
-            recombined_ratio, recombined_ratio_schedule, synthetic_epochs, "data.recombined_ratio"
+        self.schedule, self.recombined_schedule = _schedules(
+            real_ratio,
+            real_ratio_schedule,
+            recombined_ratio,
+            recombined_ratio_schedule,
+            synthetic_epochs,
+            bool(real_dir),
         )
-        if self.recombined_schedule.uses_real and not real_dir:
-            raise UserError(
-                "data.recombined_ratio recombines real crops but no real folder is set: pass "
-                "data.real_dir=PATH, or data.recombined_ratio=0"
-            )
-        epochs = {0, *(start for start, _ in self.schedule.steps)}
-        epochs |= {start for start, _ in self.recombined_schedule.steps}
-        over = [
-            e for e in sorted(epochs) if self.schedule.at(e) + self.recombined_schedule.at(e) > 1
-        ]
-        if over:
-            raise UserError(
-                f"data.real_ratio + data.recombined_ratio is over 1 from epoch {over[0]}: "
-                "together they are a share of one epoch; lower one of them"
-            )
-        if self.schedule.uses_real and not real_dir:
-            asking = (
-                f"data.real_ratio={real_ratio}"
-                if real_ratio > 0
-                else f"data.real_ratio_schedule={[list(step) for step in self.schedule.steps]}"
-            )
-            raise UserError(
-                f"{asking} asks for real crops but no real folder is set: pass "
-                "data.real_dir=PATH (a folder of labelled crops), or train on synthetic plates "
-                "alone with data.real_ratio=0 data.real_ratio_schedule=null"
-            )
         self.real_split = (
             RealSplit(
                 str(real_dir),
