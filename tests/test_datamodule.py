@@ -33,9 +33,13 @@ def test_realised_ratio_within_one_percent(real_folder, ratio):
 
 
 def test_default_ratio_is_mostly_real_with_a_real_folder_and_zero_without(real_folder):
-    """Once real crops join, most of each epoch is theirs; without a folder none is."""
-    mixed = _datamodule(real_dir=str(real_folder), synthetic_epochs=2).schedule
-    assert [mixed.at(epoch) for epoch in range(4)] == [0.0, 0.0, 0.8, 0.8]
+    """Once real crops join, most of each epoch is theirs, half as they are and half
+    recombined; a real ratio given leaves recombining off; without a folder none is real."""
+    mixed = _datamodule(real_dir=str(real_folder), synthetic_epochs=2)
+    for schedule in (mixed.schedule, mixed.recombined_schedule):
+        assert [schedule.at(epoch) for epoch in range(4)] == [0.0, 0.0, 0.4, 0.4]
+    chosen = _datamodule(real_dir=str(real_folder), real_ratio=0.8)
+    assert chosen.schedule.at(0) == 0.8 and not chosen.recombined_schedule.uses_real
     assert _datamodule(synthetic_epochs=2).schedule.at(3) == 0.0
 
 

@@ -122,8 +122,9 @@ def _schedule(cfg) -> list[float]:
 
 def test_the_defaults_fine_tune_the_shipped_reader(tmp_path, real_folder):
     """``python train.py`` trains what experiment=quickstart names: the shipped reader, 6
-    epochs of 10,000, 80 % real from the first; synthetic only without a real folder. The
-    default network is the shipped one, so its weights load into what the defaults build."""
+    epochs of 10,000, from the first 40 % real crops and 40 % recombined; synthetic only
+    without a real folder. The default network is the shipped one, so its weights load into
+    what the defaults build."""
     from plate_ocr.model.checkpoint import init_weights
 
     real = f"data.real_dir={real_folder}"
@@ -133,7 +134,9 @@ def test_the_defaults_fine_tune_the_shipped_reader(tmp_path, real_folder):
     )
     assert OmegaConf.to_container(default) == OmegaConf.to_container(quickstart)
     assert (default.data.epoch_size, default.trainer.max_epochs) == (10_000, 6)
-    assert default.init_from == "pretrained" and _schedule(default) == [0.8] * 6
+    assert default.init_from == "pretrained" and _schedule(default) == [0.4] * 6
+    recombined = instantiate(default.data).recombined_schedule
+    assert [recombined.at(epoch) for epoch in range(6)] == [0.4] * 6
     assert list(default.data.image_size) == [32, 160] and default.model.net.sequence == "conv"
     init_weights(instantiate(default.model.net), default.init_from)
     alone = _compose(tmp_path / "alone", "data.real_dir=null", tiny=False)
@@ -146,7 +149,8 @@ def test_a_network_without_shipped_weights_trains_from_scratch_synthetic_first(t
     starts from random ones with the from-scratch schedule, and the ratio is the user's."""
     scratch = _compose(tmp_path, "experiment=from_scratch", "data.real_dir=x", tiny=False)
     cfg = _compose(tmp_path, f"model={size}", "data.real_dir=x", "data.real_ratio=0.3", tiny=False)
-    assert cfg.init_from is None and cfg.model.net.channels != [] and cfg.data.real_ratio == 0.3
+    assert cfg.init_from is None and cfg.data.real_ratio == 0.3
+    assert cfg.data.recombined_ratio == scratch.data.recombined_ratio == 0
     assert (cfg.data.synthetic_epochs, cfg.trainer.max_epochs) == (
         scratch.data.synthetic_epochs,
         scratch.trainer.max_epochs,

@@ -128,6 +128,7 @@ def build_sources(
     # evaluation trains nothing: no ratio, no validation set, the checkpoint's input
     settings |= {
         "real_ratio": 0.0,
+        "recombined_ratio": 0.0,
         "synthetic_epochs": 0,
         "real_ratio_schedule": None,
         "image_size": list(image_size),

@@ -38,8 +38,10 @@ _VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
 _RECOMBINED_SEED_OFFSET = 3_000_003
 TRAINED_PLATES_KEY = "trained_plates"  # in the checkpoint's data state: plates trained on
 _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
-# once real crops join, most of each epoch is theirs: synthetic plates taught the digits
-DEFAULT_REAL_RATIO = 0.8
+# once real crops join, most of each epoch is theirs (as they are, or recombined): synthetic
+# plates taught the digits
+DEFAULT_REAL_SHARE = 0.8
+DEFAULT_RECOMBINED_RATIO = 0.4
 
 
 def model_input(image: np.ndarray, pipeline: A.Compose, channels: int) -> np.ndarray:
@@ -130,11 +132,6 @@ def _recombined(real: PlateFolder, seed: int) -> RecombinedPlates:
         len(plates.bases),
         len(real),
     )
-    if not plates.bases:
-        raise UserError(
-            "data.recombined_ratio: no real training crop could be recombined (no digit "
-            "places fit their labels); set data.recombined_ratio=0"
-        )
     return plates
 
 
@@ -193,7 +190,7 @@ class PlateDataModule(pl.LightningDataModule):
         real_ratio: float | None = None,
         synthetic_epochs: int = 0,
         real_ratio_schedule: Sequence[Sequence[float]] | None = None,
-        recombined_ratio: float = 0.0,
+        recombined_ratio: float | None = None,
         recombined_ratio_schedule: Sequence[Sequence[float]] | None = None,
         epoch_size: int = 10_000,
         image_size: Sequence[int] = (32, 160),
@@ -215,10 +212,12 @@ class PlateDataModule(pl.LightningDataModule):
         synthetic_factors: Factors = DEFAULT_FACTORS,
     ):
         """``real_ratio``: the share of each epoch drawn from the real crops once they join,
-        after ``synthetic_epochs`` of synthetic plates only; None means 0.8 with a real
-        folder, 0 without one. ``real_ratio_schedule`` sets it by epoch instead.
-        ``recombined_ratio`` (and its schedule), likewise: the share of recombined real plates
-        (``data.recombine``: new plate numbers from the real training crops' own digits).
+        after ``synthetic_epochs`` of synthetic plates only; ``recombined_ratio``: the share
+        of recombined real plates (``data.recombine``: the training crops' own digits in new
+        plate numbers). None means the default: 0.4 recombined with a real folder, and real
+        crops as they are to make 0.8 of the epoch with them; 0 without a folder. A
+        ``real_ratio`` given (or its schedule) leaves recombining off unless it is asked for
+        too. Each has a ``*_schedule`` to set it by epoch instead.
 
         The ``real_*`` keys, ``seed``, ``skip_bad`` and ``label_fixes`` (a corrections file)
         make the ``RealSplit``: ``real_fold`` validates on one fold of a plate-disjoint split
@@ -251,8 +250,15 @@ class PlateDataModule(pl.LightningDataModule):
             raise UserError(
                 f"data.image_size={list(image_size)}: use [height, width], e.g. [32, 160]"
             )
-        if real_ratio is None:
-            real_ratio = DEFAULT_REAL_RATIO if real_dir else 0.0
+        # recombined by default, unless the shares are the user's
+        self.recombined_by_default = bool(
+            recombined_ratio is None and real_dir and real_ratio is None and not real_ratio_schedule
+        )
+        if recombined_ratio is None:
+            recombined_ratio = DEFAULT_RECOMBINED_RATIO if self.recombined_by_default else 0.0
+        self.synthetic_epochs = synthetic_epochs
+        if real_ratio is None:  # the real crops' share, as they are, is what recombining leaves
+            real_ratio = max(0.0, DEFAULT_REAL_SHARE - recombined_ratio) if real_dir else 0.0
         self.schedule, self.recombined_schedule = _schedules(
             real_ratio,
             real_ratio_schedule,
@@ -343,7 +349,17 @@ class PlateDataModule(pl.LightningDataModule):
         )
         real = self.train_sources["real"] = PlateFolder(chosen["train"], self.skip_bad)
         if self.recombined_schedule.uses_real:
-            self.train_sources["recombined"] = _recombined(real, self.seed)
+            recombined = _recombined(real, self.seed)
+            if recombined.bases:
+                self.train_sources["recombined"] = recombined
+            elif not self.recombined_by_default:
+                raise UserError(
+                    "data.recombined_ratio: no real training crop could be recombined (no "
+                    "digit places fit their labels); set data.recombined_ratio=0"
+                )
+            else:  # the default share goes to the crops as they are
+                log.warning("no real training crop could be recombined: training without")
+                self.schedule = RatioSchedule(DEFAULT_REAL_SHARE, None, self.synthetic_epochs)
         for name in ("validation", "test"):
             if chosen[name]:
                 self.eval_sources[name]["real"] = PlateFolder(chosen[name], self.skip_bad)

@@ -26,6 +26,7 @@ MAX_PITCH_SPREAD = 0.25  # coefficient of variation of the digit pitch inside a 
 FEATHER = 0.15  # a pasted cell fades in over this share of its width at each edge
 PERMUTATION_TRIES = 8  # draws of a permutation before a crop is shown as it is
 VETTING_DRAWS = 2  # recombinations of a crop read to check its cells
+MAX_OWN_ERRORS = 2  # digits the reader may miss on a crop whose alignment is trusted
 
 
 def ctc_alignment(log_probs: np.ndarray, label: str) -> np.ndarray:
@@ -115,9 +116,10 @@ def refine_cells(image: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 def locate_digits(network, images: Sequence[np.ndarray], labels: Sequence[str]) -> list:
     """Each crop's digit cells (see ``digit_cells``), or None where the reader's alignment
-    does not fit the label, or where each of ``VETTING_DRAWS`` recombinations of the crop
-    reads worse against its new label than the crop does against its own (cells that cut
-    through a digit); ``network``: a PlateReader."""
+    does not fit the label, where the reader misreads the crop by more than
+    ``MAX_OWN_ERRORS`` digits (its alignment is a guess), or where each of ``VETTING_DRAWS``
+    recombinations reads worse against its new label than the crop does against its own
+    (cells that cut through a digit); ``network``: a PlateReader."""
     located = _aligned_cells(network, images, labels)
     bases = [i for i, cells in enumerate(located) if cells is not None]
     readings = network([images[i] for i in bases])
@@ -131,7 +133,8 @@ def locate_digits(network, images: Sequence[np.ndarray], labels: Sequence[str]) 
         readings = network([image for image, _ in made])
         errors = [_errors(r.text, label) for r, (_, label) in zip(readings, made, strict=True)]
         best = np.minimum(best, errors)
-    for k in np.flatnonzero(best > np.array(own)):
+    own = np.array(own)
+    for k in np.flatnonzero((best > own) | (own > MAX_OWN_ERRORS)):
         located[bases[k]] = None
     return located
 
