@@ -1,12 +1,14 @@
 """The README's headline: each recipe's real accuracy on unseen plates, from the records.
 
-    python benchmarks/headline.py [--plot docs/headline.svg]
+    python benchmarks/headline.py [--plot docs/headline.svg] [--write]
 
 Every row is a set of tags in ``benchmarks/results/reading_runs.jsonl`` (each run's held-out
 fold read greedy, constrained, and both with the vote of three framings; see ``reading.py``)
 and its minutes in ``accuracy_runs.jsonl``; ``--labels lpa_label_fixes.csv`` scores the same
 crops against the corrected labels. Prints the markdown table (mean ± sample std over
-every fold and seed) and draws the plot; trains nothing.
+every fold and seed) and draws the plot; trains nothing. ``--write`` puts the table into
+README.md and docs/results.md between their ``<!-- headline -->`` and ``<!-- /headline -->``
+lines, so that neither can drift from the records.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ ROWS = [
      ["pretrained"]),
 ]  # fmt: skip
 READINGS = {"greedy": "greedy", "constrained": "constrained", "+ vote": "constrained, vote"}
+MARKERS = ("<!-- headline -->", "<!-- /headline -->")
+DOCUMENTS = (REPO / "README.md", REPO / "docs" / "results.md")
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -92,6 +96,17 @@ def markdown(table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_between_markers(path: Path, text: str) -> None:
+    """Replace what lies between ``MARKERS`` in ``path`` with ``text`` (atomically)."""
+    from plate_ocr.atomic import write_text
+
+    document = path.read_text()
+    start, end = (document.find(marker) for marker in MARKERS)
+    if start < 0 or end < start:
+        sys.exit(f"{path}: no {MARKERS[0]} ... {MARKERS[1]} lines to write the table between")
+    write_text(path, f"{document[: start + len(MARKERS[0])]}\n{text}{document[end:]}")
+
+
 def plot(table: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -125,6 +140,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "headline.svg")
     parser.add_argument(
+        "--write", action="store_true", help="write the table into README.md and docs/results.md"
+    )
+    parser.add_argument(
         "--labels",
         default=PUBLISHED,
         help="the readings scored against these labels: published, or a corrections file's name",
@@ -132,6 +150,9 @@ def main() -> None:
     args = parser.parse_args()
     table = rows(args.results, args.labels)
     print(markdown(table))
+    if args.write:
+        for document in DOCUMENTS:
+            write_between_markers(document, markdown(table))
     plot(table, args.plot)
     print(f"(plot: {args.plot})")
 

@@ -240,3 +240,25 @@ def test_ensemble_benchmark_reads_each_fold_with_its_runs_together_once(
     assert "| constrained, vote | 1 |" in first.stdout
     again = run_script(*command)
     assert again.returncode == 0 and "0 folds read, 1 read before" in again.stdout
+
+
+def test_headline_writes_its_table_between_the_markers_and_keeps_the_rest(tmp_path):
+    headline = _load("headline")
+    document = tmp_path / "README.md"
+    document.write_text("intro\n<!-- headline -->\nold table\n<!-- /headline -->\noutro\n")
+    table = "| recipe |\n|---|\n| default |\n"
+    headline.write_between_markers(document, table)
+    assert document.read_text() == f"intro\n<!-- headline -->\n{table}<!-- /headline -->\noutro\n"
+    headline.write_between_markers(document, table)  # again: the same file
+    assert document.read_text().count("| default |") == 1
+    bare = tmp_path / "bare.md"
+    bare.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="no <!-- headline -->"):
+        headline.write_between_markers(bare, table)
+    assert bare.read_text() == "no markers\n"
+
+
+def test_the_documents_have_the_headline_markers():
+    for document in _load("headline").DOCUMENTS:
+        text = document.read_text()
+        assert text.count("<!-- headline -->") == 1 and text.count("<!-- /headline -->") == 1
