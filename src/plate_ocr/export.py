@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -98,10 +99,15 @@ def deployment_metadata(net: CRNN) -> dict[str, str]:
     }
 
 
-def quantize_int8(float_path: Path, path: Path, calibration: np.ndarray) -> Path:
+def quantize_int8(
+    float_path: Path, path: Path, calibration: np.ndarray, op_types: Sequence[str] | None = None
+) -> Path:
     """Static int8 copy of an exported model: weights per channel, activations scaled from
-    ``calibration`` (B, C, H, W) inputs. Recurrent layers stay in float (ONNX Runtime does
-    not quantise LSTM statically), so a ``conv`` sequence head gains the most."""
+    ``calibration`` (B, C, H, W) inputs. Every operator ONNX Runtime can quantise is, unless
+    ``op_types`` names some: with only the convolutions and products in int8, activations
+    are converted in and out around every pooling, ReLU and residual sum. Recurrent layers
+    stay in float (ONNX Runtime does not quantise LSTM statically), so a ``conv`` sequence
+    head gains the most."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -129,13 +135,14 @@ def quantize_int8(float_path: Path, path: Path, calibration: np.ndarray) -> Path
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+            op_types_to_quantize=list(op_types) if op_types else None,
         )
     finally:
         prepared.unlink(missing_ok=True)
     proto = onnx.load(str(path))  # the float model's metadata came through; say what changed
     entry = proto.metadata_props.add()
-    entry.key, entry.value = "plate_ocr.quantization", "int8 static QDQ: Conv, MatMul, Gemm"
+    quantised = ", ".join(op_types) if op_types else "every operator ONNX Runtime quantises"
+    entry.key, entry.value = "plate_ocr.quantization", f"int8 static QDQ: {quantised}"
     onnx.save(proto, str(path))
     return path
 

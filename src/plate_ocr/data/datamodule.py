@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from plate_ocr.data.augment import build_augmentation
 from plate_ocr.data.folder import PlateFolder, find_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
-from plate_ocr.data.model_input import to_batch, to_channels
+from plate_ocr.data.model_input import model_pixels, to_batch, to_channels
 from plate_ocr.data.real_split import RealSplit, plate_key
 from plate_ocr.data.recombine import RecombinedPlates, locate_digits
 from plate_ocr.errors import UserError, require_bool
@@ -75,22 +75,18 @@ class MixedPlates(Dataset):
 
 
 class SourcePlates(Dataset):
-    """One source's validation or test samples, resized only."""
+    """One source's validation or test samples, as a reader sees them (``model_pixels``)."""
 
-    def __init__(self, source: str, dataset: Dataset, pipeline: A.Compose, channels: int):
-        self.source, self.dataset, self.pipeline, self.channels = (
-            source,
-            dataset,
-            pipeline,
-            channels,
-        )
+    def __init__(self, source: str, dataset: Dataset, image_size: Sequence[int], channels: int):
+        self.source, self.dataset = source, dataset
+        self.image_size, self.channels = tuple(image_size), channels
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, index: int) -> Item:
         image, label = self.dataset[index]
-        return model_input(image, self.pipeline, self.channels), label, self.source
+        return model_pixels(image, self.image_size, self.channels), label, self.source
 
 
 def collate_plates(items: list[Item]) -> dict:
@@ -426,9 +422,8 @@ class PlateDataModule(pl.LightningDataModule):
         return self._loader(mixed, sampler=self.sampler())
 
     def _eval_loaders(self, split: str) -> list[DataLoader]:
-        resize = build_augmentation("none", self.image_size)
         return [
-            self._loader(SourcePlates(source, dataset, resize, self.channels))
+            self._loader(SourcePlates(source, dataset, self.image_size, self.channels))
             for source, dataset in sorted(self.eval_sources[split].items())
         ]
 

@@ -1,9 +1,9 @@
-"""A crop as the network takes it: one resize, one colour conversion, one scaling.
+"""A crop as the network takes it: one colour conversion, one resize, one scaling.
 
-Training (after its augmentation), validation, ``evaluate.py``, ``PlateReader`` and the ONNX
-check all go through these functions, so what a deployed model is fed can never drift from
-what it was validated on. Crops are (H, W, 3) uint8 RGB at any size; batches are
-(B, C, H, W) float32 in [0, 1].
+Validation, ``evaluate.py``, ``PlateReader`` and the ONNX check all go through ``prepare``
+(training through its augmentation, which ends at the input size, then ``to_channels``), so
+what a deployed model is fed can never drift from what it was validated on. Crops are
+(H, W, 3) uint8 RGB at any size; batches are (B, C, H, W) float32 in [0, 1].
 """
 
 from __future__ import annotations
@@ -45,6 +45,14 @@ def to_batch(images: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
 
 
+def model_pixels(image: np.ndarray, image_size: Sequence[int], channels: int) -> np.ndarray:
+    """An RGB crop of any size -> (H, W, channels) uint8 at ``image_size``, no augmentation:
+    grey first, so one channel is resized instead of three (a served plate's largest cost
+    after the network); both steps are linear, so the order moves a pixel by a rounding."""
+    image = resize(to_channels(image, channels), image_size)
+    return image[..., None] if image.ndim == 2 else image
+
+
 def prepare(images: Sequence[np.ndarray], image_size: Sequence[int], channels: int) -> np.ndarray:
     """RGB crops of any size -> the network's input batch (no augmentation)."""
-    return to_batch([to_channels(resize(image, image_size), channels) for image in images])
+    return to_batch([model_pixels(image, image_size, channels) for image in images])
