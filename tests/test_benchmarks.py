@@ -114,15 +114,20 @@ def test_an_extra_experiment_does_not_change_the_ratio_a_run_trains_at(ratio):
         assert cfg.data.synthetic_epochs == 0 and cfg.init_from is None
 
 
-def test_latency_benchmark_prints_a_row_per_engine(run_script):
-    command = ["benchmarks/latency.py", "--models", "crnn_small",
+def test_latency_benchmark_prints_a_row_per_engine_beside_the_previous_ones(run_script):
+    command = ["benchmarks/latency.py", "--models", "pretrained,crnn_small",
                "--inputs", "32x128", "--seconds", "0.01"]  # fmt: skip
     done = run_script(*command)
     assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| crnn_small ")]
-    engines = [row.split(" | ")[3] for row in rows if " | cpu | " in row]
-    assert engines == ["pytorch", "onnxruntime", "onnxruntime-int8"]
-    assert all(float(row.split(" | ")[5]) > 0 for row in rows)
+    lines = done.stdout.splitlines()
+    for model, size in (("pretrained", "32x160"), ("crnn_small", "32x128")):
+        rows = [line for line in lines if line.startswith(f"| {model} | {size} |")]
+        engines = [row.split(" | ")[3] for row in rows if " | cpu | " in row]
+        assert engines == ["pytorch", "onnxruntime", "onnxruntime-int8 convs only (before)",
+                           "onnxruntime-int8"]  # fmt: skip
+        assert all(float(row.split(" | ")[5]) > 0 for row in rows)
+    orders = [line.split(" | ")[0] for line in lines if line.startswith("| grey, then")]
+    assert orders and any(line.startswith("| resize, then grey (before) |") for line in lines)
 
 
 def test_train_speed_benchmark_prints_a_row_per_model(run_script):
