@@ -180,6 +180,22 @@ def test_a_second_run_into_a_folder_that_holds_one_is_refused(tmp_path, train_py
     assert (tmp_path / "metrics.json").read_bytes() == before
 
 
+def test_an_ensemble_evaluated_into_a_folder_that_holds_a_report_is_refused(
+    tmp_path, tiny_checkpoint, other_tiny_checkpoint, run_script
+):
+    """The folder check once raised on a list of checkpoints, which Hydra only warned about:
+    the ensemble's report overwrote the earlier one."""
+    (tmp_path / "report.json").write_text("an earlier report")
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path=[{tiny_checkpoint},{other_tiny_checkpoint}]",
+        f"hydra.run.dir={tmp_path}",
+        "data.synthetic_test_size=4",
+    )
+    one_line_exit_2(run, "already holds a run (report.json", "choose a new folder")
+    assert (tmp_path / "report.json").read_text() == "an earlier report"
+
+
 def test_export_keeps_an_existing_onnx_file(tmp_path, tiny_checkpoint, capsys):
     onnx = tmp_path / "plate.onnx"
     onnx.write_bytes(b"an earlier export")

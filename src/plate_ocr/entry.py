@@ -69,7 +69,8 @@ def _check_folder(key: str, folder: str, resumed: str | None) -> None:
     held = [name for name in RUN_MARKERS if (path / name).exists()]
     if not held and path.is_dir() and any(path.glob("*/" + METRICS_FILE)):
         held = [f"runs with {METRICS_FILE}"]  # a sweep's job folders
-    in_place = resumed and Path(resumed).resolve().is_relative_to(path.resolve())
+    # train's ckpt_path resumes a run (one path); evaluate's may list an ensemble, never resumed
+    in_place = isinstance(resumed, str) and Path(resumed).resolve().is_relative_to(path.resolve())
     if held and not in_place:
         _refuse(f"{key}={folder} already holds a run ({', '.join(held)}): choose a new folder")
     try:
