@@ -267,3 +267,19 @@ def test_the_documents_have_the_headline_markers():
     for document in _load("headline").DOCUMENTS:
         text = document.read_text()
         assert text.count("<!-- headline -->") == 1 and text.count("<!-- /headline -->") == 1
+
+
+@pytest.mark.slow
+def test_quickstart_time_prints_each_precision_side_by_side(run_script):
+    tiny = ["trainer=cpu", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
+            "+trainer.limit_val_batches=1", "data.image_size=[32,96]", "data.num_workers=0",
+            "data.synthetic_val_size=8", "data.synthetic_test_size=8", "test=false",
+            "init_from=null"]  # fmt: skip
+    done = run_script("benchmarks/quickstart_time.py", "--real-dir", "",
+                      "--precisions", "32-true,bf16-mixed", "--", *tiny)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {line.split(" | ")[0]: line.split(" | ")[1:] for line in done.stdout.splitlines()}
+    assert rows["| seconds (minutes in row 1)"] == ["32-true", "bf16-mixed |"]
+    assert all(float(cell.strip(" |")) > 0 for cell in rows["| minutes"])
+    assert all(float(cell.strip(" |")) > 0 for cell in rows["|   backward"])
+    assert "%" in rows["| cores busy"][0]
