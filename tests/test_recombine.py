@@ -128,3 +128,27 @@ def test_no_pixel_of_a_validation_plate_reaches_a_training_batch(marked_real_fol
         pixels = (batch["images"] * 255).round().byte().permute(0, 2, 3, 1).numpy()
         assert not (pixels == magenta).all(axis=-1).any()
     assert abs(sources["recombined"] / 256 - 0.6) < 0.02 and abs(sources["real"] / 256 - 0.3) < 0.02
+
+
+def test_the_vertical_offsets_are_the_best_shift_of_each_cells_row_profile():
+    """Each pair's offset is the shift, within a sixth of the height, that best correlates
+    one cell's row profile with the other's over the middle rows (a plain loop here)."""
+    from plate_ocr.data.recombine import _offsets
+
+    rng = np.random.default_rng(3)
+    for height in (30, 61):
+        image = cv2.GaussianBlur(rng.integers(0, 255, (height, 120, 3), np.uint8), (0, 0), 2)
+        cells = np.array([[0, 12], [12, 30], [30, 41], [41, 77], [77, 120]])
+        profiles = [image[:, a:b].mean(axis=(1, 2)) for a, b in cells]
+        profiles = [p - p.mean() for p in profiles]
+        reach = height // 6
+        middle = slice(reach, height - reach)
+        expected = np.zeros((len(cells), len(cells)), np.int64)
+        for s, source in enumerate(profiles):
+            for t, target in enumerate(profiles):
+                scores = [
+                    np.roll(source, k)[middle] @ target[middle] for k in range(-reach, reach + 1)
+                ]
+                expected[s, t] = 0 if s == t else int(np.argmax(scores)) - reach
+        assert (_offsets(image, cells) == expected).all()
+        assert (expected != 0).any()  # the check compares shifts, not zeros

@@ -170,17 +170,17 @@ def _offsets(image: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """For each pair of cells, how far to move one down for its digit to sit where the
     other's does: on a tilted plate a digit moved sideways would step up or down. Each
     cell's rows' mean brightness, correlated over shifts of up to a sixth of the height."""
-    profiles = [image[:, left:right].mean(axis=(1, 2)) for left, right in cells]
-    profiles = [profile - profile.mean() for profile in profiles]
-    reach = max(1, image.shape[0] // 6)
-    middle = slice(reach, image.shape[0] - reach)
-    offsets = np.zeros((len(cells), len(cells)), np.int64)
-    for s, source in enumerate(profiles):
-        shifted = np.stack([np.roll(source, shift)[middle] for shift in range(-reach, reach + 1)])
-        for t, target in enumerate(profiles):
-            if s != t:
-                offsets[s, t] = int(np.argmax(shifted @ target[middle])) - reach
-    return offsets
+    profiles = np.stack([image[:, left:right].mean(axis=(1, 2)) for left, right in cells])
+    profiles -= profiles.mean(axis=1, keepdims=True)  # (L, H)
+    height = image.shape[0]
+    reach = max(1, height // 6)
+    kept = height - 2 * reach  # the middle rows, where a shift never runs off the crop
+    # windows[s, k] is cell s's profile moved down by k - reach rows, over the middle rows
+    windows = np.lib.stride_tricks.sliding_window_view(profiles, kept, axis=1)[:, ::-1]
+    scores = np.einsum("skm,tm->skt", windows, profiles[:, reach : reach + kept])
+    offsets = scores.argmax(axis=1) - reach  # (L, L): source s, target t
+    np.fill_diagonal(offsets, 0)
+    return offsets.astype(np.int64)
 
 
 def _permuted(label: str, rng: np.random.Generator) -> list[int] | None:
