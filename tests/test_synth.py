@@ -405,11 +405,11 @@ def test_draw_face_keeps_the_digits_inside_the_plate_inside_the_face(seed):
     from plate_ocr.synth import DEFAULT_FACTORS
     from plate_ocr.synth.face import draw_face
 
-    face, alpha, plate_box, text_box = draw_face(
+    face, corner, plate_box, text_box = draw_face(
         "12345611616", np.random.default_rng(seed), DEFAULT_FACTORS
     )
     fh, fw = face.shape[:2]
-    assert face.dtype == np.uint8 and alpha.shape == (fh, fw)
+    assert face.dtype == np.uint8 and 2 <= corner < fh // 2
     px0, py0, px1, py1 = plate_box
     tx0, ty0, tx1, ty1 = text_box
     assert 0 <= px0 <= tx0 < tx1 <= px1 <= fw and 0 <= py0 <= ty0 < ty1 <= py1 <= fh

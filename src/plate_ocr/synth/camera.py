@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from plate_ocr.plates import PlateSampler, pick
-from plate_ocr.synth.face import draw_face
+from plate_ocr.synth.face import draw_face, rounded_alpha
 from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors, ramp, uniform
 
 # Car body colours, the background of a loose crop (RGB 0-1), and how common they are.
@@ -92,7 +92,7 @@ def render_plate(
     Every random choice comes from ``rng``, so the same generator state gives the same image.
     """
     out_h, out_w = size
-    face, alpha, plate_box, text_box = draw_face(label, rng, factors)
+    face, corner, plate_box, text_box = draw_face(label, rng, factors)
     low, high = np.log(factors.native_height)
     native_h = float(np.exp(uniform(rng, (low, high))))
     # A crop far larger than the output is rendered at 1.25x the output height: the final
@@ -110,8 +110,9 @@ def render_plate(
             max(2, round(face.shape[1] * on_screen * 1.25)),
             max(2, round(face.shape[0] * on_screen * 1.25)),
         )
+        corner = max(1, round(corner * small[0] / face.shape[1]))
         face = cv2.resize(face, small, interpolation=cv2.INTER_AREA)
-        alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
+    alpha = rounded_alpha(face.shape[:2], corner)  # made at this size: no second resize
     fh, fw = face.shape[:2]
     src = np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))

@@ -1,7 +1,7 @@
 """The plate face: colours, digit layout and the furniture around the digits.
 
 The face is drawn flat and upright in uint8 RGB at the glyph cache's scale, with a float
-alpha for its rounded corners; the camera (``camera.py``) then places it in a scene.
+corner radius for its alpha; the camera (``camera.py``) then places it in a scene.
 Everything that is not a label digit (red date box, flag band, screws, dealer text) is a
 distractor the reader must learn to ignore, so it is drawn in the inks and sizes that make
 it confusable on real crops.
@@ -136,7 +136,8 @@ def _draw_separator(cover: np.ndarray, kind: str, cx: int, mid: int) -> None:
 
 
 def draw_face(label: str, rng: np.random.Generator, factors: Factors):
-    """The face as (H, W, 3) uint8 RGB, its (H, W) float32 alpha (rounded corners), the
+    """The face as (H, W, 3) uint8 RGB, the radius of its rounded corners in pixels (its
+    alpha is ``rounded_alpha``, made at whatever size the camera shrinks the face to), the
     plate's box within it (the face may include a holder frame) and the digits' box, both
     as (x0, y0, x1, y1)."""
     style = STYLE_NAMES[pick(rng, factors.style_cdf)]
@@ -219,9 +220,8 @@ def draw_face(label: str, rng: np.random.Generator, factors: Factors):
     face, (fx, fy) = _frame(plate, rng, factors)
     _wear(face, rng, factors)
     corner = max(2, int(plate_h * uniform(rng, LAYOUT.corner_radius)))
-    alpha = _rounded_alpha(face.shape[:2], corner)
     plate_box = (fx, fy, fx + plate_w, fy + plate_h)
-    return face, alpha, plate_box, (text_box[0] + fx, ty + fy, text_box[2] + fx, text_box[3] + fy)
+    return face, corner, plate_box, (text_box[0] + fx, ty + fy, text_box[2] + fx, text_box[3] + fy)
 
 
 def _frame(plate: np.ndarray, rng: np.random.Generator, factors: Factors):
@@ -328,7 +328,7 @@ def _wear(face: np.ndarray, rng: np.random.Generator, factors: Factors) -> None:
         cv2.bitwise_not(shade, dst=face)
 
 
-def _rounded_alpha(shape: tuple[int, int], radius: int) -> np.ndarray:
+def rounded_alpha(shape: tuple[int, int], radius: int) -> np.ndarray:
     """Coverage of a rounded rectangle of ``shape``, anti-aliased at the corners."""
     h, w = shape
     radius = min(radius, h // 2, w // 2)
