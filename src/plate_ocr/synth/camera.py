@@ -9,6 +9,8 @@ perspective warp does all the geometric work (scale, rotation, position, keyston
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -56,29 +58,37 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def _place(face_shape, plate_box, text_box, rng, factors, h, w) -> np.ndarray:
-    """Destination corners of the face in the (h, w) frame, with every digit kept inside."""
+    """Destination corners of the face in the (h, w) frame, with every digit kept inside.
+    Scalars in plain Python where numpy's per-call cost would be most of the work."""
     fh, fw = face_shape
     px0, py0, px1, py1 = plate_box
     scale = uniform(rng, factors.plate_width) * w / (px1 - px0)
-    angle = np.radians(min(max(rng.normal(0, factors.rotation_deg), -8), 8))
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    centre = np.array([(px0 + px1) / 2, (py0 + py1) / 2])
-    target = np.array([w / 2 + rng.normal(0, 0.04) * w, h / 2 + rng.normal(0, 0.07) * h])
-    src = np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], np.float64)
-    dst = (src - centre) @ (rot * scale).T + target
+    angle = math.radians(min(max(rng.normal(0, factors.rotation_deg), -8), 8))
+    cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
+    cx, cy = (px0 + px1) / 2, (py0 + py1) / 2
+    target_x, target_y = w / 2 + rng.normal(0, 0.04) * w, h / 2 + rng.normal(0, 0.07) * h
+    corners = ((0, 0), (fw, 0), (fw, fh), (0, fh))
+    dst = np.array(
+        [[cos * (x - cx) - sin * (y - cy) + target_x, sin * (x - cx) + cos * (y - cy) + target_y]
+         for x, y in corners]
+    )  # fmt: skip
     dst += rng.normal(0, factors.perspective * scale * (py1 - py0), (4, 2))
-    matrix = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    src = np.array(corners, np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     pad = 0.2 * (text_box[3] - text_box[1])  # keep some plate around the digits
     tx0, ty0, tx1, ty1 = text_box[0] - pad, text_box[1] - pad, text_box[2] + pad, text_box[3] + pad
     text = np.array([[[tx0, ty0], [tx1, ty0], [tx1, ty1], [tx0, ty1]]], np.float32)
-    text = cv2.perspectiveTransform(text, matrix)[0]
-    lo, hi = text.min(0), text.max(0)
-    room = np.array([w - 2.0, h - 2.0])
-    shrink = min(1.0, *(room / np.maximum(hi - lo, 1e-6)))
-    mid = (lo + hi) / 2
-    lo, hi = mid + (lo - mid) * shrink, mid + (hi - mid) * shrink
-    shift = np.maximum(1.0 - lo, 0) - np.maximum(hi - (room + 1.0), 0)
-    return mid + (dst - mid) * shrink + shift
+    xs, ys = cv2.perspectiveTransform(text, matrix)[0].T.tolist()
+    lo_x, hi_x, lo_y, hi_y = min(xs), max(xs), min(ys), max(ys)
+    room_x, room_y = w - 2.0, h - 2.0
+    shrink = min(1.0, room_x / max(hi_x - lo_x, 1e-6), room_y / max(hi_y - lo_y, 1e-6))
+    mid_x, mid_y = (lo_x + hi_x) / 2, (lo_y + hi_y) / 2
+    lo_x, hi_x = mid_x + (lo_x - mid_x) * shrink, mid_x + (hi_x - mid_x) * shrink
+    lo_y, hi_y = mid_y + (lo_y - mid_y) * shrink, mid_y + (hi_y - mid_y) * shrink
+    shift_x = max(1.0 - lo_x, 0) - max(hi_x - (room_x + 1.0), 0)
+    shift_y = max(1.0 - lo_y, 0) - max(hi_y - (room_y + 1.0), 0)
+    mid = np.array([mid_x, mid_y])
+    return mid + (dst - mid) * shrink + np.array([shift_x, shift_y])
 
 
 def render_plate(
