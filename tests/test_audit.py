@@ -1,12 +1,19 @@
 """plate-ocr audit: planted label errors rank first, and every output is written."""
 
 import csv
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from plate_ocr.audit import cannot_show_a_plate, difference_hash, near_duplicates
+from plate_ocr.audit import (
+    CropEvidence,
+    cannot_show_a_plate,
+    difference_hash,
+    near_duplicates,
+    rank,
+)
 from plate_ocr.cli import main
 
 
@@ -64,6 +71,18 @@ def test_one_image_filed_twice_is_a_near_duplicate_and_flat_crops_cannot_show_a_
     assert "too dark" in cannot_show_a_plate(np.full((40, 120, 3), 20, np.uint8))
     assert "too flat" in cannot_show_a_plate(np.full((40, 120, 3), 140, np.uint8))
     assert cannot_show_a_plate(image) is None
+
+
+def test_a_label_whose_year_group_is_outside_the_registration_years_is_a_suspect():
+    """LPA's 0658015609 and 07847105135 (years 56 and 51) were labelled a digit off."""
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (40, 130, 3), dtype=np.uint8) for _ in range(3)]
+    labels = ["0658015609", "0658011609", "1234511616"]
+    agreed = [CropEvidence([label] * 3, [0.0] * 3) for label in labels]
+    files = [Path(f"{label}.jpg") for label in labels]
+    suspects, _, _ = rank(files, labels, images, agreed)
+    assert [s.label for s in suspects] == ["0658015609"]
+    assert "year 56 is outside 1970-2026" in suspects[0].reason
 
 
 @pytest.mark.slow

@@ -84,3 +84,23 @@ def test_sampler_weights_are_configurable():
     only_algiers = PlateSampler(wilayas=((16, 1.0),), forms=(("11", 1.0),))
     labels = only_algiers.sample_many(np.random.default_rng(0), 200)
     assert all(label.endswith("16") and len(label) == 11 for label in labels)
+
+
+@pytest.mark.parametrize(
+    ("label", "this_year", "problem"),
+    [
+        ("0658015609", 2026, "class + year group 156: year 56 is outside 1970-2026"),
+        ("07847105135", 2026, "year 51"),
+        ("1234512716", 2026, "year 27"),  # next year's plates are not out yet
+        ("1234512716", 2027, None),
+        ("1234516916", 2026, "year 69"),
+        ("1234517016", 2026, None),  # 1970
+        ("1234511916", 2026, None),
+        ("1437940016", 2026, None),  # temporary: 00 is no year group
+    ],
+)
+def test_a_year_group_outside_the_registration_years_is_named(label, this_year, problem):
+    from plate_ocr.plates import year_problem
+
+    found = year_problem(label, this_year)
+    assert found == problem if problem is None else problem in found

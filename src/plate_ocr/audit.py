@@ -3,10 +3,10 @@
 Readers that never trained on a crop read it in each framing of the vote. Each view gives
 the CTC log-probability of the crop's label and of the view's own reading (the most probable
 valid plate): a label the readers find far less probable than what they read, in view after
-view, is suspect. Two more kinds of evidence come from the folder itself: a reading that
-other crops carry as their label (the same plate labelled two ways), and a near-duplicate
-image filed under another label. What a reading alone suggests is never a correction: the
-audit ranks crops for a person to look at.
+view, is suspect. More evidence comes from the folder itself: a reading that other crops
+carry as their label (the same plate labelled two ways), a near-duplicate image filed under
+another label, and a label whose year group is outside the usual years. What a reading
+alone suggests is never a correction: the audit ranks crops for a person to look at.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 
 from plate_ocr.data.real_split import plate_key
 from plate_ocr.model.codec import constrained_decode, text_log_probabilities
+from plate_ocr.plates import year_problem
 from plate_ocr.reader import VOTE_FRAMINGS, PlateReader, reframe
 
 # A view's doubt in a label, in nats, is capped: past this a label is simply not believed,
@@ -150,6 +151,10 @@ def rank(
         if others:  # the plate read is in the folder under its own label: one plate, two labels
             score += MAX_DOUBT / 2
             reasons.append(f"{others} other crop(s) are labelled {reading}")
+        year = year_problem(labels[i])
+        if year:  # often a slip, sometimes an old plate: the audit ranks, a person decides
+            score += MAX_DOUBT / 2
+            reasons.append(year)
         if i in twin_labels:
             score += MAX_DOUBT
             reasons.append(f"the same image as crop(s) labelled {', '.join(twin_labels[i])}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -48,6 +49,25 @@ def plate_problem(label: str) -> str | None:
 
 def is_valid_plate(label: str) -> bool:
     return plate_problem(label) is None
+
+
+FIRST_REGISTRATION_YEAR = 1970  # the year groups most plates in use carry start here
+
+
+def year_problem(label: str, this_year: int | None = None) -> str | None:
+    """Why the class + year group of a valid ``label`` is unlikely (a two-digit year after
+    ``this_year`` and before 1970: a slip, or a rare old plate), or None. Such a label is
+    still valid: it is evidence for a person to look at, never a refusal."""
+    if is_temporary(label):
+        return None
+    this_year = this_year or date.today().year
+    group = split_groups(label)[1]
+    if this_year % 100 < int(group[1:]) < FIRST_REGISTRATION_YEAR % 100:
+        return (
+            f"class + year group {group}: year {group[1:]} is outside "
+            f"{FIRST_REGISTRATION_YEAR}-{this_year} (a slip, or a rare old plate)"
+        )
+    return None
 
 
 def is_temporary(label: str) -> bool:
@@ -114,7 +134,7 @@ class PlateSampler:
         (8, 0.01),
         (9, 0.01),
     )
-    first_year: int = 1970
+    first_year: int = FIRST_REGISTRATION_YEAR
     last_year: int = 2025
     peak_year: int = 2012
     wilayas: tuple[tuple[int, float], ...] = tuple(_WILAYA_WEIGHTS.items())
