@@ -59,7 +59,11 @@ def _spread(values: list[float]) -> str:
 
 
 def rows(results: Path, labels: str = PUBLISHED) -> list[dict]:
-    readings = [r for r in _jsonl(results / READINGS_FILE) if r.get("labels", PUBLISHED) == labels]
+    readings = [
+        r
+        for r in _jsonl(results / READINGS_FILE)
+        if r.get("labels", PUBLISHED) == labels and "engine" not in r  # PyTorch's own readings
+    ]
     minutes = {}
     for run in _jsonl(results / RUNS_FILE):
         if "minutes" in run and "scored_from" not in run:

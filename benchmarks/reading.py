@@ -2,7 +2,7 @@
 three framings, on the held-out plates of runs that ``benchmarks/accuracy.py`` trained, or of
 a model that trained on no real crop (``--model``: every fold is unseen, so it reads them all).
 
-    python benchmarks/reading.py --tag sf-ft160 [--tag real160 ...]
+    python benchmarks/reading.py --tag sf-ft160 [--tag real160 ...] [--engine int8]
     python benchmarks/reading.py --tag pretrained --model src/plate_ocr/pretrained/plate_reader.pt
 
 Each run recorded under a tag in ``accuracy_runs.jsonl`` has a run folder with
@@ -14,7 +14,9 @@ skipped. The table gives each option's mean ± std over the runs and its gain ov
 paired by run: the options need no training, so every run measures all four on the same
 plates. Each option's time per plate (reading the whole fold in one call, resizing
 included, on one thread) is recorded beside it: a figure for comparing options on one
-machine, not a latency.
+machine, not a latency. ``--engine onnx`` or ``int8`` reads each run's checkpoint exported as
+``plate-ocr export`` (``--int8``) writes it, recorded with its ``engine``: what a deployed
+reader reads.
 """
 
 from __future__ import annotations
@@ -47,10 +49,32 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 PUBLISHED = "published"  # the labels as the folder has them
+ENGINES = {"pytorch": "pytorch", "onnx": "onnxruntime", "int8": "onnxruntime-int8"}
 
 
 def _labels(record: dict) -> str:
     return record.get("labels", PUBLISHED)
+
+
+def _engine(record: dict) -> str:
+    return record.get("engine", "pytorch")
+
+
+def exported(checkpoint: Path, engine: str, folder: Path) -> Path:
+    """``checkpoint`` as ``plate-ocr export`` writes it for ``engine`` (onnx or int8: the
+    same export and the same synthetic calibration plates), in ``folder``."""
+    from plate_ocr.cli.export import CALIBRATION_PLATES, CALIBRATION_SEED
+    from plate_ocr.export import export_onnx, quantize_int8, synthetic_crops
+    from plate_ocr.model.checkpoint import load_network
+    from plate_ocr.reader import PlateReader
+
+    net = load_network(checkpoint)
+    onnx = export_onnx(net, folder / "float.onnx")
+    if engine == "onnx":
+        return onnx
+    plates = synthetic_crops(CALIBRATION_PLATES, net.image_size, CALIBRATION_SEED)
+    calibration = PlateReader(net, device="cpu").preprocess(plates)
+    return quantize_int8(onnx, folder / "int8.onnx", calibration)
 
 
 def held_out(real_dir: Path, fold: int, label_fixes: Path | None):
@@ -68,8 +92,12 @@ def held_out(real_dir: Path, fold: int, label_fixes: Path | None):
     return PlateFolder(samples)
 
 
-def read_runs(runs: list[dict], real_dir: Path, label_fixes: Path | None = None) -> list[dict]:
+def read_runs(
+    runs: list[dict], real_dir: Path, label_fixes: Path | None = None, engine: str = "pytorch"
+) -> list[dict]:
     """One record per run: the share of its fold's validation plates read in each way."""
+    import tempfile
+
     import torch
 
     from plate_ocr.reader import PlateReader
@@ -80,9 +108,14 @@ def read_runs(runs: list[dict], real_dir: Path, label_fixes: Path | None = None)
     for run in runs:
         crops = held_out(real_dir, run["fold"], label_fixes)
         checkpoint = run.get("model") or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
+        folder = tempfile.TemporaryDirectory()
+        model = checkpoint
+        if engine != "pytorch":
+            model = exported(checkpoint, engine, Path(folder.name))
         scores, ms = {}, {}
         for name, options in OPTIONS.items():
-            reader = PlateReader(checkpoint, device="cpu", **options)
+            threads = None if engine == "pytorch" else 1  # ONNX Runtime: one core, as torch
+            reader = PlateReader(model, device="cpu", threads=threads, **options)
             reader(crops.images[:8])  # warm up: the first call pays for lazy initialisation
             start = time.perf_counter()
             readings = reader(crops.images)
@@ -94,7 +127,9 @@ def read_runs(runs: list[dict], real_dir: Path, label_fixes: Path | None = None)
             | {"plates": len(crops.labels), "commit": _commit(), "seq_acc": scores}
             | {"ms_per_plate": ms}
             | ({"labels": label_fixes.name} if label_fixes else {})
+            | ({"engine": ENGINES[engine]} if engine != "pytorch" else {})
         )
+        folder.cleanup()
         print(f"{run['tag']} fold {run['fold']} {run['extra']}: {scores}", flush=True)
     return records
 
@@ -134,6 +169,9 @@ def parse_arguments(description: str) -> argparse.Namespace:
     )
     parser.add_argument("--folds", type=int, default=5, help="--model: folds to read it on")
     parser.add_argument(
+        "--engine", choices=list(ENGINES), default="pytorch", help="read the checkpoints as"
+    )
+    parser.add_argument(
         "--label-fixes",
         type=Path,
         help="score against these corrections (file,text) instead of the labels as published",
@@ -144,7 +182,12 @@ def parse_arguments(description: str) -> argparse.Namespace:
 def main() -> None:
     args = parse_arguments(__doc__.splitlines()[0])
     labels = args.label_fixes.name if args.label_fixes else PUBLISHED
-    done = [r for r in _jsonl(args.results / READINGS_FILE) if _labels(r) == labels]
+    engine = ENGINES[args.engine]
+    done = [
+        r
+        for r in _jsonl(args.results / READINGS_FILE)
+        if _labels(r) == labels and _engine(r) == engine
+    ]
     read = {(r["run_dir"], r["fold"]) for r in done}
     if args.model:
         if len(args.tag) != 1:
@@ -170,7 +213,7 @@ def main() -> None:
         f"{len(todo)} runs to read, {len(runs) - len(todo) - len(gone)} read"
         + (f", {len(gone)} skipped: checkpoint gone" if gone else "")
     )
-    new = read_runs(todo, args.real_dir, args.label_fixes)
+    new = read_runs(todo, args.real_dir, args.label_fixes, args.engine)
     with (args.results / READINGS_FILE).open("a") as out:
         out.writelines(json.dumps(r) + "\n" for r in new)
     wanted = {(r["run_dir"], r["fold"]) for r in runs}

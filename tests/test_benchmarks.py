@@ -283,3 +283,24 @@ def test_quickstart_time_prints_each_precision_side_by_side(run_script):
     assert all(float(cell.strip(" |")) > 0 for cell in rows["| minutes"])
     assert all(float(cell.strip(" |")) > 0 for cell in rows["|   backward"])
     assert "%" in rows["| cores busy"][0]
+
+
+@pytest.mark.slow
+def test_reading_as_exported_records_the_engine_and_onnx_reads_as_pytorch(
+    tmp_path, real_folder, tiny_checkpoint
+):
+    reading = _load("reading")
+    run = {
+        "tag": "t",
+        "fold": 1,
+        "extra": [],
+        "run_dir": str(tmp_path),
+        "model": str(tiny_checkpoint),
+    }
+    pytorch, onnx, int8 = (
+        reading.read_runs([run], real_folder, engine=engine)[0]
+        for engine in ("pytorch", "onnx", "int8")
+    )
+    assert "engine" not in pytorch and onnx["engine"] == "onnxruntime"
+    assert int8["engine"] == "onnxruntime-int8" and list(int8["seq_acc"]) == list(reading.OPTIONS)
+    assert onnx["seq_acc"] == pytorch["seq_acc"] and onnx["plates"] == int8["plates"] > 0
