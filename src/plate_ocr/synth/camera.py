@@ -220,8 +220,10 @@ def _degrade(
     scene = cv2.LUT(scene, _gamma_lut(uniform(rng, factors.gamma)))
     if rng.random() < factors.p_jpeg:
         quality = int(rng.integers(*factors.jpeg_quality))
-        _, data = cv2.imencode(".jpg", scene[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-        scene = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+        # colour order swapped by cvtColor, not a reversed view, which OpenCV would copy
+        bgr = cv2.cvtColor(scene, cv2.COLOR_RGB2BGR)
+        _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        scene = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     return scene
 
 
