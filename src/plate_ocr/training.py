@@ -19,15 +19,15 @@ from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError, require_bool
 from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import check_resumable, init_weights
-from plate_ocr.model.precision import gpu_precision
+from plate_ocr.model.precision import native_precision
 from plate_ocr.model.tensorboard_views import TensorBoardViews
 from plate_ocr.run_folder import METRICS_FILE
 
 log = logging.getLogger(__name__)
 # Lightning's own deprecation notices, about its internals: nothing a user can act on.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-# conf/trainer/gpu.yaml: precision: ${gpu_precision:}
-OmegaConf.register_new_resolver("gpu_precision", gpu_precision, replace=True)
+# conf/trainer/gpu.yaml and the larger models: precision: ${native_precision:ACCELERATOR}
+OmegaConf.register_new_resolver("native_precision", native_precision, replace=True)
 
 
 def _instantiate_all(section: DictConfig | None) -> list:
