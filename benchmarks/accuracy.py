@@ -47,7 +47,7 @@ COLUMNS = ("val/real/seq_acc", "val/real/char_acc", "val/real/cer", "val/synthet
 
 def _overrides(ratio: float, fold: int, args: argparse.Namespace) -> list[str]:
     """train.py's overrides for one run. The ratio is always a key override: Hydra applies
-    those after every config group, so an extra ``experiment=...`` (accurate, say) cannot
+    those after every config group, so an extra ``experiment=...`` (accurate_gpu, say) cannot
     undo it. Ratio 1 once came from ``experiment=real_only``, and an extra experiment
     replaced it: the "real-only" run trained 80/20."""
     return [

@@ -105,7 +105,7 @@ def test_an_extra_experiment_does_not_change_the_ratio_a_run_trains_at(ratio):
     from hydra import compose, initialize_config_dir
 
     accuracy = _load("accuracy")
-    args = argparse.Namespace(real_dir="crops", workers=1, extra=["experiment=accurate"])
+    args = argparse.Namespace(real_dir="crops", workers=1, extra=["experiment=accurate_gpu"])
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=accuracy._overrides(ratio, 2, args))
     assert cfg.data.real_ratio == ratio and cfg.data.real_fold == 2

@@ -106,3 +106,29 @@ def test_a_swept_number_gets_a_plot_with_its_spread(tmp_path):
     _run(single, "0", 0.1, 0.8)
     write_report(single)
     assert not (single / PLOT_FILE).exists()  # nothing swept: no plot
+
+
+def test_seeds_of_one_setting_are_given_the_commands_that_read_them_together(tmp_path):
+    for name, seed in (("0", 42), ("1", 1)):
+        run = tmp_path / name
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(
+            f"- seed={seed}\n- data.real_dir=/crops\n- experiment=accurate\n"
+        )
+        record = {"config": {"optimized_metric": "val/seq_acc"}, "metrics": {"val/seq_acc": 0.9}}
+        (run / "metrics.json").write_text(json.dumps(record))
+        (run / "checkpoints").mkdir()
+        (run / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    text = render(tmp_path)
+    first, second = (tmp_path / name / "checkpoints" / "last.ckpt" for name in ("0", "1"))
+    assert "Read the 2 seeds of data.real_dir=/crops experiment=accurate together" in text
+    assert f"python evaluate.py 'ckpt_path=[{first},{second}]' data.real_dir=/crops" in text
+    assert f"plate-ocr predict {first} IMAGES --ensemble {second}" in text
+    (second).unlink()  # one seed left: nothing to read together
+    assert "Read the" not in render(tmp_path)
+
+
+def test_a_sweep_of_settings_without_seeds_has_no_ensemble_to_read(tmp_path):
+    _run(tmp_path, "0", 0.1, 0.8)
+    _run(tmp_path, "1", 0.2, 0.9)
+    assert "Read the" not in render(tmp_path)

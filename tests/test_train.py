@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -171,27 +172,53 @@ def test_real_only_trains_on_real_crops_alone_from_random_weights(tmp_path, real
         assert real_only.data[key] == default.data[key]
 
 
-def test_accurate_is_the_recipe_from_scratch_at_five_times_the_samples(tmp_path, real_folder):
-    """Its numbers (docs/results.md) are for 25 x 24,000 samples from random weights, the first
-    12 epochs synthetic only, then 80 % real; accurate_gpu adds workers and a deeper CNN."""
-    default, accurate, on_gpu = (
-        _compose(tmp_path / name, *options, f"data.real_dir={real_folder}", tiny=False)
-        for name, options in (
-            ("default", ()),
-            ("accurate", ("experiment=accurate",)),
-            ("accurate_gpu", ("experiment=accurate_gpu",)),
-        )
+def test_accurate_is_the_default_trained_with_two_seeds_in_one_command(tmp_path, real_folder):
+    """Its numbers (docs/results.md) are two seeds of the default read together."""
+    default, accurate = (
+        _compose(tmp_path, *options, f"data.real_dir={real_folder}", tiny=False, hydra=True)
+        for options in ((), ("experiment=accurate",))
     )
-    assert (accurate.data.epoch_size, accurate.trainer.max_epochs) == (24_000, 25)
-    assert _schedule(accurate) == _schedule(on_gpu) == [0.0] * 12 + [0.8] * 13
-    assert accurate.init_from is None and on_gpu.init_from is None
-    assert accurate.model == default.model and accurate.data.image_size == default.data.image_size
+    assert accurate.hydra.mode == RunMode.MULTIRUN  # no -m needed
+    assert accurate.hydra.sweeper.params == {"seed": "42,1"}
+    for key in ("model", "data", "trainer", "init_from", "callbacks"):
+        assert accurate[key] == default[key]
+
+
+def test_accurate_gpu_is_the_recipe_from_scratch_at_five_times_the_samples(tmp_path, real_folder):
+    """Its numbers (docs/results.md) are for 25 x 24,000 samples from random weights, the first
+    12 epochs synthetic only, then 80 % real, with workers and a deeper CNN."""
+    default, on_gpu = (
+        _compose(tmp_path / name, *options, f"data.real_dir={real_folder}", tiny=False)
+        for name, options in (("default", ()), ("accurate_gpu", ("experiment=accurate_gpu",)))
+    )
+    assert (on_gpu.data.epoch_size, on_gpu.trainer.max_epochs) == (24_000, 25)
+    assert _schedule(on_gpu) == [0.0] * 12 + [0.8] * 13
+    assert on_gpu.init_from is None and on_gpu.data.image_size == default.data.image_size
     assert on_gpu.trainer.accelerator == "gpu" and on_gpu.data.num_workers >= 8
     deeper, current = (
-        sum(p.numel() for p in instantiate(cfg.model.net).parameters())
-        for cfg in (on_gpu, accurate)
+        sum(p.numel() for p in instantiate(cfg.model.net).parameters()) for cfg in (on_gpu, default)
     )
     assert on_gpu.model.net.sequence == "conv" and deeper > 1.5 * current
+
+
+@pytest.mark.slow
+def test_accurate_trains_two_seeds_and_says_how_to_read_them_together(tmp_path, real_folder):
+    sweep = tmp_path / "sweep"
+    done = _train_py(
+        "experiment=accurate",
+        f"data.real_dir={real_folder}",
+        "trainer=cpu",
+        "trainer.max_epochs=1",
+        "+trainer.limit_val_batches=1",
+        *TINY,
+        f"hydra.sweep.dir={sweep}",
+        timeout=600,
+    )
+    checkpoints = [sweep / job / "checkpoints" / "last.ckpt" for job in ("0", "1")]
+    assert all(c.is_file() for c in checkpoints)
+    report = (sweep / REPORT_FILE).read_text()
+    assert "Read the 2 seeds" in report and "Read the 2 seeds" in done.stdout
+    assert f"--ensemble {checkpoints[1]}" in report
 
 
 def test_the_shipped_reader_is_made_from_scratch_on_synthetic_plates_alone(tmp_path, real_folder):

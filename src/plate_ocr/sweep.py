@@ -115,9 +115,41 @@ def render(sweep_dir: Path) -> str:
             "",
             *repeats_table(finished, [target, *[m for m in metrics if m != target]]),
         ]
+    lines += _read_together(sweep_dir, finished)
     for run in unfinished:
         lines.append(f"\nRun {run.name} ({_failure(run)}): " + _override_text(run))
     return "\n".join(lines) + "\n"
+
+
+def _read_together(sweep_dir: Path, runs: list[dict[str, Any]]) -> list[str]:
+    """How to read the seeds of one setting together (an ensemble reads more than either:
+    docs/results.md), for each setting with two or more finished seeds. Their last
+    checkpoints, as measured: no checkpoint is picked on the plates it is scored on."""
+    groups: dict[tuple, list[Path]] = {}
+    for r in runs:
+        if "seed" in r["overrides"]:
+            setting = tuple(sorted((k, v) for k, v in r["overrides"].items() if k != "seed"))
+            last = sweep_dir / r["run"] / "checkpoints" / "last.ckpt"
+            if last.is_file():
+                groups.setdefault(setting, []).append(last)
+    lines = []
+    for setting, checkpoints in groups.items():
+        if len(checkpoints) < 2:
+            continue
+        checkpoints.sort()
+        real_dir = dict(setting).get("data.real_dir")
+        data = f" data.real_dir={real_dir}" if real_dir else ""
+        lines += [
+            "",
+            f"Read the {len(checkpoints)} seeds of "
+            + (" ".join(f"{k}={v}" for k, v in setting) or "this setting")
+            + " together, as one reader:",
+            "",
+            f"    python evaluate.py 'ckpt_path=[{','.join(map(str, checkpoints))}]'{data}",
+            f"    plate-ocr predict {checkpoints[0]} IMAGES "
+            + " ".join(f"--ensemble {c}" for c in checkpoints[1:]),
+        ]
+    return lines
 
 
 def _short(value: str) -> str:
