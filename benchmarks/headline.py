@@ -3,12 +3,14 @@
     python benchmarks/headline.py [--plot docs/headline.svg] [--write]
 
 Every row is a set of tags in ``benchmarks/results/reading_runs.jsonl`` (each run's held-out
-fold read greedy, constrained, and both with the vote of three framings; see ``reading.py``)
-and its minutes in ``accuracy_runs.jsonl``; ``--labels lpa_label_fixes.csv`` scores the same
-crops against the corrected labels. Prints the markdown table (mean ± sample std over
-every fold and seed) and draws the plot; trains nothing. ``--write`` puts the table into
-README.md and docs/results.md between their ``<!-- headline -->`` and ``<!-- /headline -->``
-lines, so that neither can drift from the records.
+fold read greedy, constrained, and both with the vote of three framings; see ``reading.py``),
+or ``ensemble:TAG``, the folds of ``ensemble_runs.jsonl`` whose members are TAG's runs (one
+value per fold; see ``ensemble.py``), and its minutes in ``accuracy_runs.jsonl``. ``--labels
+lpa_label_fixes.csv`` scores the same crops against the corrected labels. Prints the markdown
+table (mean ± sample std over every fold and seed) and draws the plot; trains nothing.
+``--write`` puts the table into README.md and docs/results.md between their
+``<!-- headline -->`` and ``<!-- /headline -->`` lines, so that neither can drift from the
+records.
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ from reading import PUBLISHED, READINGS_FILE  # noqa: E402
 # (recipe, how to run it, budget, tags): the defaults first, then the baselines at their budget
 ROWS = [
     ("**default**: the shipped reader fine-tuned, recombined plates", "`python train.py`",
-     "6 × 10,000", ["ft-rec"]),
+     "6 × 10,000", ["default-rec"]),
+    ("**accurate**: the default's two seeds read together", "`experiment=accurate`",
+     "2 × 6 × 10,000", ["ensemble:default-rec"]),
     ("the same without recombined plates", "`data.real_ratio=0.8`", "6 × 10,000",
      ["finetune"]),
-    ("from scratch", "`experiment=from_scratch`", "12 × 10,000", ["default", "sf-ft160"]),
+    ("from scratch, synthetic plates first", "`experiment=from_scratch`", "12 × 10,000",
+     ["default", "sf-ft160"]),
     ("real crops only, from scratch", "`experiment=real_only`", "12 × 10,000", ["real160"]),
-    ("accurate: from scratch, 5x the samples", "`experiment=accurate`", "25 × 24,000",
-     ["accsf160"]),
-    ("real crops only, 5x the samples", "`experiment=accurate` + `real_only`'s ratio",
-     "25 × 24,000", ["accreal160"]),
+    ("real crops only, the default's samples", "`experiment=real_only trainer.max_epochs=6`",
+     "6 × 10,000", ["real6"]),
+    ("real crops and their recombined plates", "`experiment=real_only data.real_ratio=0.5 "
+     "data.recombined_ratio=0.5`", "12 × 10,000", ["realrec"]),
     ("zero-shot: the default with no real folder", "`python train.py`", "6 × 10,000",
      ["zs-default"]),
     ("zero-shot from scratch", "`experiment=from_scratch data.real_ratio=0`", "12 × 10,000",
@@ -68,15 +73,22 @@ def rows(results: Path, labels: str = PUBLISHED) -> list[dict]:
     for run in _jsonl(results / RUNS_FILE):
         if "minutes" in run and "scored_from" not in run:
             minutes.setdefault(run["tag"], []).append(run["minutes"])
+    ensembles = _jsonl(results / "ensemble_runs.jsonl") if labels == PUBLISHED else []
     table = []
     for recipe, command, budget, tags in ROWS:
         runs = [r for r in readings if r["tag"] in tags]
+        together = [e for e in ensembles if [f"ensemble:{t}" for t in e["tags"]] == tags]
+        runs += [{"fold": e["fold"], "seq_acc": e["ensemble"]} for e in together]
+        members = len(together[0]["members"]) if together else 1  # runs a reading costs
+        tags = [tag.removeprefix("ensemble:") for tag in tags]
         if not runs:
             continue
         folds = sorted({r["fold"] for r in runs})
         per_fold = len(runs) // len(folds)
         shape = f"{len(folds)} × {per_fold}" if per_fold * len(folds) == len(runs) else None
-        spent = [m for tag in tags for m in minutes.get(tag, [])]
+        if together:
+            shape = f"{len(folds)} × {members} together"
+        spent = [members * m for tag in tags for m in minutes.get(tag, [])]
         table.append(
             {
                 "recipe": recipe,
