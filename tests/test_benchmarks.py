@@ -304,3 +304,29 @@ def test_reading_as_exported_records_the_engine_and_onnx_reads_as_pytorch(
     assert "engine" not in pytorch and onnx["engine"] == "onnxruntime"
     assert int8["engine"] == "onnxruntime-int8" and list(int8["seq_acc"]) == list(reading.OPTIONS)
     assert onnx["seq_acc"] == pytorch["seq_acc"] and onnx["plates"] == int8["plates"] > 0
+
+
+def test_headline_rows_read_runs_and_ensembles_from_the_records(tmp_path, monkeypatch):
+    headline = _load("headline")
+    monkeypatch.setattr(
+        headline,
+        "ROWS",
+        [("one", "`a`", "1", ["t"]), ("two together", "`b`", "2", ["ensemble:t"])],
+    )
+    seq = {"greedy": 0.9, "constrained": 0.91, "greedy, vote": 0.92, "constrained, vote": 0.93}
+    both = {k: v + 0.01 for k, v in seq.items()}
+    records = {
+        "reading_runs.jsonl": [{"tag": "t", "fold": f, "seq_acc": seq} for f in (0, 1)]
+        + [{"tag": "t", "fold": 0, "seq_acc": both, "engine": "onnxruntime-int8"}],
+        "accuracy_runs.jsonl": [{"tag": "t", "fold": f, "minutes": 4.0} for f in (0, 1)],
+        "ensemble_runs.jsonl": [
+            {"tags": ["t"], "fold": f, "members": [{}, {}], "ensemble": both} for f in (0, 1)
+        ],
+    }
+    for name, lines in records.items():
+        (tmp_path / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    alone, together = headline.rows(tmp_path)
+    assert alone["values"]["greedy"] == [0.9, 0.9]  # the int8 reading is not PyTorch's
+    assert (alone["runs"], alone["minutes"]) == ("2 × 1", "4")
+    assert together["values"]["+ vote"] == pytest.approx([0.94, 0.94])
+    assert (together["runs"], together["minutes"]) == ("2 × 2 together", "8")
