@@ -38,7 +38,7 @@ ROWS = [
      ["default", "sf-ft160"]),
     ("real crops only, from scratch", "`experiment=real_only`", "12 × 10,000", ["real160"]),
     ("real crops only, the default's samples", "`experiment=real_only trainer.max_epochs=6`",
-     "6 × 10,000", ["real6"]),
+     "6 × 10,000", ["real6b"]),
     ("real crops and their recombined plates", "`experiment=real_only data.real_ratio=0.5 "
      "data.recombined_ratio=0.5`", "12 × 10,000", ["realrec"]),
     ("zero-shot: the default with no real folder", "`python train.py`", "6 × 10,000",
