@@ -77,19 +77,24 @@ def exported(checkpoint: Path, engine: str, folder: Path) -> Path:
     return quantize_int8(onnx, folder / "int8.onnx", calibration)
 
 
-def held_out(real_dir: Path, fold: int, label_fixes: Path | None):
-    """A fold's held-out crops as training split them (by the labels as published), scored
-    against ``label_fixes``' corrections when given: the same crops, corrected labels, and
-    none a correction drops."""
+def held_out(real_dir: Path, fold: int, label_fixes: Path | None, trained_fixes: str | None = None):
+    """A fold's held-out crops as the run split them (by the labels as published, or by the
+    corrections it trained with, ``trained_fixes``), scored against ``label_fixes``'
+    corrections when given, else the labels as published: the same crops either way, and none
+    a correction drops."""
     from plate_ocr.data.folder import PlateFolder, find_splits
     from plate_ocr.data.real_split import RealSplit
 
-    samples = RealSplit(str(real_dir), fold).splits()["validation"]
-    if label_fixes is not None:
-        splits = find_splits(real_dir, label_fixes=label_fixes).values()
-        corrected = {path.resolve(): label for split in splits for path, label in split}
-        samples = [(p, corrected[p.resolve()]) for p, _ in samples if p.resolve() in corrected]
-    return PlateFolder(samples)
+    samples = RealSplit(str(real_dir), fold, label_fixes=trained_fixes).splits()["validation"]
+    splits = find_splits(real_dir, label_fixes=label_fixes).values()
+    scored = {path.resolve(): label for split in splits for path, label in split}
+    return PlateFolder([(p, scored[p.resolve()]) for p, _ in samples if p.resolve() in scored])
+
+
+def fixes_trained_with(run: dict) -> str | None:
+    """The corrections file a recorded run trained with (its ``data.label_fixes=``), if any."""
+    prefix = "data.label_fixes="
+    return next((e.removeprefix(prefix) for e in run["extra"] if e.startswith(prefix)), None)
 
 
 def read_runs(
@@ -106,7 +111,7 @@ def read_runs(
 
     records = []
     for run in runs:
-        crops = held_out(real_dir, run["fold"], label_fixes)
+        crops = held_out(real_dir, run["fold"], label_fixes, fixes_trained_with(run))
         checkpoint = run.get("model") or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
         folder = tempfile.TemporaryDirectory()
         model = checkpoint

@@ -330,3 +330,30 @@ def test_headline_rows_read_runs_and_ensembles_from_the_records(tmp_path, monkey
     assert (alone["runs"], alone["minutes"]) == ("2 × 1", "4")
     assert together["values"]["+ vote"] == pytest.approx([0.94, 0.94])
     assert (together["runs"], together["minutes"]) == ("2 × 2 together", "8")
+
+
+def test_a_run_trained_on_corrected_labels_is_read_on_the_crops_its_own_split_held_out(
+    tmp_path, real_folder
+):
+    from plate_ocr.data.real_split import RealSplit, fold_of
+
+    reading = _load("reading")
+    held = RealSplit(str(real_folder), 0).splits()["validation"]
+    path, label = held[0]
+    moved = next(t for t in ("0730011107", "12345611616", "11111111616") if fold_of(t, 5) != 0)
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text(f"file,text\n{path.relative_to(real_folder).as_posix()},{moved}\n")
+    run = {"extra": ["seed=1", f"data.label_fixes={fixes}"]}
+    assert reading.fixes_trained_with(run) == str(fixes)
+    assert reading.fixes_trained_with({"extra": ["seed=1"]}) is None
+
+    def crops(fold, scored, trained):
+        folder = reading.held_out(real_folder, fold, scored, trained)
+        return dict(zip(folder.paths, folder.labels, strict=True))
+
+    # the published split holds it out of fold 0; trained on the fix, it moves to its new fold,
+    # scored there against the label as published or as corrected
+    assert crops(0, None, None)[path] == label and path not in crops(0, None, str(fixes))
+    new_fold = fold_of(moved, 5)
+    assert crops(new_fold, None, str(fixes))[path] == label
+    assert crops(new_fold, fixes, str(fixes))[path] == moved
