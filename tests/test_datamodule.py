@@ -201,3 +201,18 @@ def test_recombined_plates_need_real_crops_and_room_in_the_epoch(real_folder):
             real_ratio=0.5,
             recombined_ratio_schedule=[[0, 0.2], [3, 0.6]],
         )
+
+
+def test_label_fixes_teach_and_split_by_the_corrected_label(real_folder, tmp_path):
+    """A bug: the corrections file reached the split's record but not the folder read, so
+    training took the labels as published."""
+    from plate_ocr.data.real_split import RealSplit, fold_of
+
+    path, _ = RealSplit(str(real_folder), 0).splits()["validation"][0]
+    moved = next(t for t in ("0730011107", "12345611616", "11111111616") if fold_of(t, 5) != 0)
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text(f"file,text\n{path.relative_to(real_folder).as_posix()},{moved}\n")
+    datamodule = _datamodule(real_dir=str(real_folder), real_fold=0, label_fixes=str(fixes))
+    train = datamodule.train_sources["real"]
+    assert (path, moved) in zip(train.paths, train.labels, strict=True)
+    assert path not in datamodule.eval_sources["validation"]["real"].paths

@@ -83,7 +83,11 @@ class RealSplit:
         """``{"train": [(path, label), ...], "validation": [...], "test": [...]}``, validation
         plates never in train."""
         splits = find_splits(
-            self.folder, self.seed, skip_bad=self.skip_bad, config_key="data.real_dir"
+            self.folder,
+            self.seed,
+            skip_bad=self.skip_bad,
+            config_key="data.real_dir",
+            label_fixes=self.label_fixes,
         )
         if self.fold is not None:
             pooled = splits["train"] + splits["validation"]
