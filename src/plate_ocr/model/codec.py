@@ -47,8 +47,7 @@ def greedy_decode(log_probs: torch.Tensor) -> list[Reading]:
     # in numpy: torch's per-call cost was most of a served plate's decoding
     array = log_probs.detach().float().cpu().numpy()
     indices = array.argmax(axis=-1)  # (B, T)
-    best = np.take_along_axis(array, indices[..., None], axis=-1)[..., 0]
-    confidences = np.exp(best.sum(axis=1)).tolist()
+    confidences = np.exp(array.max(axis=-1).sum(axis=1)).tolist()  # the argmax's values
     readings = []
     for row, confidence in zip(indices.tolist(), confidences, strict=True):
         chars, previous = [], BLANK
