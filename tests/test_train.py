@@ -201,11 +201,10 @@ def test_accurate_gpu_is_the_recipe_from_scratch_at_five_times_the_samples(tmp_p
     assert on_gpu.model.net.sequence == "conv" and deeper > 1.5 * current
 
 
-@pytest.mark.slow
-def test_accurate_trains_two_seeds_and_says_how_to_read_them_together(tmp_path, real_folder):
-    sweep = tmp_path / "sweep"
-    done = _train_py(
-        "experiment=accurate",
+def _tiny_sweep(sweep: Path, real_folder: Path, *overrides: str):
+    """A sweep of one-epoch tiny runs on the real folder, into ``sweep``."""
+    return _train_py(
+        *overrides,
         f"data.real_dir={real_folder}",
         "trainer=cpu",
         "trainer.max_epochs=1",
@@ -214,6 +213,12 @@ def test_accurate_trains_two_seeds_and_says_how_to_read_them_together(tmp_path, 
         f"hydra.sweep.dir={sweep}",
         timeout=600,
     )
+
+
+@pytest.mark.slow
+def test_accurate_trains_two_seeds_and_says_how_to_read_them_together(tmp_path, real_folder):
+    sweep = tmp_path / "sweep"
+    done = _tiny_sweep(sweep, real_folder, "experiment=accurate")
     checkpoints = [sweep / job / "checkpoints" / "last.ckpt" for job in ("0", "1")]
     assert all(c.is_file() for c in checkpoints)
     report = (sweep / REPORT_FILE).read_text()
@@ -418,17 +423,7 @@ def test_joblib_runs_sweep_jobs_in_parallel_with_real_crops_and_loader_workers(
 @pytest.mark.slow
 def test_multirun_of_two_ratios_and_its_report(tmp_path, real_folder):
     sweep = tmp_path / "sweep"
-    done = _train_py(
-        "-m",
-        "data.real_ratio=0.0,0.5",
-        f"data.real_dir={real_folder}",
-        "trainer=cpu",
-        "trainer.max_epochs=1",
-        "+trainer.limit_val_batches=1",
-        *TINY,
-        f"hydra.sweep.dir={sweep}",
-        timeout=600,
-    )
+    done = _tiny_sweep(sweep, real_folder, "-m", "data.real_ratio=0.0,0.5")
     assert "data.real_ratio" in done.stdout and "val/seq_acc" in done.stdout
     report = (sweep / REPORT_FILE).read_text()
     rows = [
