@@ -33,7 +33,7 @@ ROWS = [
     ("**accurate**: the default's two seeds read together", "`experiment=accurate`",
      "2 × 6 × 10,000", ["ensemble:default-rec"]),
     ("the same without recombined plates", "`data.real_ratio=0.8`", "6 × 10,000",
-     ["finetune"]),
+     ["finetune-b"]),
     ("from scratch, synthetic plates first", "`experiment=from_scratch`", "12 × 10,000",
      ["default", "sf-ft160"]),
     ("real crops only, from scratch", "`experiment=real_only`", "12 × 10,000", ["real160"]),
