@@ -97,6 +97,23 @@ def fixes_trained_with(run: dict) -> str | None:
     return next((e.removeprefix(prefix) for e in run["extra"] if e.startswith(prefix)), None)
 
 
+def _read_every_way(model, crops, threads: int | None) -> tuple[dict, dict]:
+    """The share of ``crops`` that ``model`` reads right in each of OPTIONS' ways, and the
+    milliseconds a plate each took."""
+    from plate_ocr.reader import PlateReader
+
+    scores, ms = {}, {}
+    for name, options in OPTIONS.items():
+        reader = PlateReader(model, device="cpu", threads=threads, **options)
+        reader(crops.images[:8])  # warm up: the first call pays for lazy initialisation
+        start = time.perf_counter()
+        readings = reader(crops.images)
+        ms[name] = round(1000 * (time.perf_counter() - start) / len(crops.labels), 3)
+        right = sum(r.text == label for r, label in zip(readings, crops.labels, strict=True))
+        scores[name] = right / len(crops.labels)
+    return scores, ms
+
+
 def read_runs(
     runs: list[dict], real_dir: Path, label_fixes: Path | None = None, engine: str = "pytorch"
 ) -> list[dict]:
@@ -105,28 +122,18 @@ def read_runs(
 
     import torch
 
-    from plate_ocr.reader import PlateReader
-
     torch.set_num_threads(1)  # steadier times beside other work
 
+    threads = None if engine == "pytorch" else 1  # ONNX Runtime: one core, as torch
     records = []
     for run in runs:
         crops = held_out(real_dir, run["fold"], label_fixes, fixes_trained_with(run))
         checkpoint = run.get("model") or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
-        folder = tempfile.TemporaryDirectory()
-        model = checkpoint
-        if engine != "pytorch":
-            model = exported(checkpoint, engine, Path(folder.name))
-        scores, ms = {}, {}
-        for name, options in OPTIONS.items():
-            threads = None if engine == "pytorch" else 1  # ONNX Runtime: one core, as torch
-            reader = PlateReader(model, device="cpu", threads=threads, **options)
-            reader(crops.images[:8])  # warm up: the first call pays for lazy initialisation
-            start = time.perf_counter()
-            readings = reader(crops.images)
-            ms[name] = round(1000 * (time.perf_counter() - start) / len(crops.labels), 3)
-            right = sum(r.text == label for r, label in zip(readings, crops.labels, strict=True))
-            scores[name] = right / len(crops.labels)
+        with tempfile.TemporaryDirectory() as folder:
+            model = (
+                checkpoint if engine == "pytorch" else exported(checkpoint, engine, Path(folder))
+            )
+            scores, ms = _read_every_way(model, crops, threads)
         records.append(
             {key: run[key] for key in ("tag", "fold", "extra", "run_dir")}
             | {"plates": len(crops.labels), "commit": _commit(), "seq_acc": scores}
@@ -134,7 +141,6 @@ def read_runs(
             | ({"labels": label_fixes.name} if label_fixes else {})
             | ({"engine": ENGINES[engine]} if engine != "pytorch" else {})
         )
-        folder.cleanup()
         print(f"{run['tag']} fold {run['fold']} {run['extra']}: {scores}", flush=True)
     return records
 
