@@ -101,7 +101,7 @@ def test_a_swept_number_gets_a_plot_with_its_spread(tmp_path):
         _run(tmp_path, str(i), ratio, score, fold=fold)
     assert "(plot: " in write_report(tmp_path)
     svg = (tmp_path / PLOT_FILE).read_text()
-    assert "data.real_ratio" in svg and "over up to 2 runs per value" in svg
+    assert "data.real_ratio" in svg and "mean ± std over 1-2 runs per setting" in svg
     single = tmp_path / "single"
     _run(single, "0", 0.1, 0.8)
     write_report(single)
@@ -132,3 +132,44 @@ def test_a_sweep_of_settings_without_seeds_has_no_ensemble_to_read(tmp_path):
     _run(tmp_path, "0", 0.1, 0.8)
     _run(tmp_path, "1", 0.2, 0.9)
     assert "Read the" not in render(tmp_path)
+
+
+def test_the_plot_fits_its_values_not_zero_to_one(tmp_path):
+    from plate_ocr.sweep import PLOT_FILE, write_report
+
+    for i, (ratio, fold, score) in enumerate(
+        [(0.1, 0, 0.90), (0.1, 1, 0.92), (0.2, 0, 0.94), (0.2, 1, 0.95)]
+    ):
+        _run(tmp_path, str(i), ratio, score, fold=fold)
+    write_report(tmp_path)
+    svg = (tmp_path / PLOT_FILE).read_text()
+    assert "mean ± std over 2 runs per setting (data.real_fold)" in svg
+    assert ">0.92</text>" in svg and ">0.0</text>" not in svg  # ticks near the values, not 0-1
+
+
+def test_folds_alone_and_an_optuna_search_get_plots_too(tmp_path):
+    from plate_ocr.sweep import PLOT_FILE, write_report
+
+    folds = tmp_path / "folds"
+    for fold, score in enumerate([0.90, 0.93, 0.91]):
+        _run(folds, str(fold), 0.4, score, fold=fold)
+    assert "(plot: " in write_report(folds)
+    assert "3 runs, one per data.real_fold" in (folds / PLOT_FILE).read_text()
+    search = tmp_path / "search"
+    for i, (ratio, rate, score) in enumerate([(0.15, 0.001, 0.9), (0.33, 0.003, 0.92)]):
+        _run(search, str(i), ratio, score)
+        overrides = search / str(i) / ".hydra" / "overrides.yaml"
+        overrides.write_text(overrides.read_text() + f"- model.optimizer.lr={rate}\n")
+    assert "(plot: " in write_report(search)
+    svg = (search / PLOT_FILE).read_text()
+    assert "model.optimizer.lr" in svg and "data.real_ratio" in svg  # a panel each
+    assert "2 runs, one per setting" in svg
+
+
+def test_every_run_line_counts_the_failed_runs_settings(tmp_path):
+    _run(tmp_path, "0", 0.1, 0.8)
+    _run(tmp_path, "1", 0.2, 0.0, finished=False)
+    (tmp_path / "1" / "FAILED").write_text("bad\n")
+    text = render(tmp_path)
+    assert "Every run: `trainer.max_epochs=3`" in text  # not data.real_ratio=0.1
+    assert "| data.real_ratio |" in text

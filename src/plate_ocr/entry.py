@@ -27,6 +27,8 @@ from plate_ocr.run_folder import FAILED_FILE, METRICS_FILE, REPORT_JSON
 
 def run_entry(work: Callable[[DictConfig], float | None], cfg: DictConfig, name: str):
     log = logging.getLogger(name)
+    if _in_multirun():  # a job rerun in a reused sweep folder: an earlier failure is not its own
+        (Path(HydraConfig.get().runtime.output_dir) / FAILED_FILE).unlink(missing_ok=True)
     try:
         return work(cfg)
     except Exception as error:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +89,11 @@ def render(sweep_dir: Path) -> str:
             f"{sweep_dir}: no Hydra runs here; pass an outputs/multirun/<date>/<time> folder"
         )
     finished.sort(key=lambda r: -r["score"] if not math.isnan(r["score"]) else math.inf)
-    every = sorted({k for r in finished for k in r["overrides"]})
-    # a column per swept key; what every run shares is said once above the table
-    keys = [k for k in every if len({r["overrides"].get(k) for r in finished}) > 1]
-    shared = [f"{k}={finished[0]['overrides'][k]}" for k in every if k not in keys]
+    # a column per swept key; what every run shares, failed ones too, is said once above
+    everyone = [r["overrides"] for r in finished] + [_overrides(run) for run in unfinished]
+    every = sorted({k for o in everyone for k in o})
+    keys = [k for k in every if len({o.get(k) for o in everyone}) > 1]
+    shared = [f"{k}={everyone[0][k]}" for k in every if k not in keys]
     metrics = [c for c in COLUMNS if any(c in r["metrics"] for r in finished)]
     target = finished[0]["target"] if finished else "val/seq_acc"
     header = ["run", *keys, target, *[m for m in metrics if m != target]]
@@ -214,18 +217,17 @@ def write_report(sweep_dir: Path) -> str:
 
 
 def plot(sweep_dir: Path) -> bool:
-    """Real and synthetic validation accuracy against the one numeric swept setting, mean
-    and spread over the folds or seeds each value ran with. False where there is no such
-    setting (nothing swept, or several settings, or words)."""
+    """Validation accuracy, real and synthetic, against each swept setting (one panel each: a
+    ratio sweep, an Optuna search's parameters), every run a dot and each value's mean ± std
+    over its folds or seeds; a sweep of folds or seeds alone shows each run and their mean.
+    The y axis fits the values: on 0-1 the differences that matter flatten. False where
+    nothing finished or nothing varies."""
     finished, _ = collect(sweep_dir)
-    swept = {k for r in finished for k in r["overrides"] if k not in REPEAT_KEYS}
-    swept = [k for k in swept if len({r["overrides"].get(k) for r in finished}) > 1]
-    if len(swept) != 1:
+    if not finished:
         return False
-    key = swept[0]
-    try:
-        xs = sorted({float(r["overrides"][key]) for r in finished})
-    except (KeyError, ValueError):
+    keys = _varying(finished, lambda k: k not in REPEAT_KEYS)
+    repeats = _varying(finished, lambda k: k in REPEAT_KEYS)
+    if not keys and not repeats:
         return False
     import matplotlib
 
@@ -233,28 +235,94 @@ def plot(sweep_dir: Path) -> bool:
     matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "plate-ocr"})
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6, 3.6))
-    for source in ("real", "synthetic"):
-        metric = f"val/{source}/seq_acc"
-        if not any(metric in r["metrics"] for r in finished):
-            continue
-        values = [(float(r["overrides"][key]), r["metrics"].get(metric)) for r in finished]
-        groups = [[v for at, v in values if at == x and v is not None] for x in xs]
-        means = [statistics.mean(g) if g else math.nan for g in groups]
-        spread = [statistics.stdev(g) if len(g) > 1 else 0.0 for g in groups]
-        axis.errorbar(xs, means, yerr=spread, marker="o", capsize=4, label=source)
-    axis.set_xlabel(key)
-    axis.set_ylabel("validation plates read exactly")
-    axis.set_ylim(0, 1)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="lower right")
-    repeats = max(len([r for r in finished if float(r["overrides"][key]) == x]) for x in xs)
-    axis.set_title(f"mean ± std over up to {repeats} runs per value", fontsize=10)
+    panels = keys[:3] or [" and ".join(repeats)]
+    figure, axes = plt.subplots(
+        1, len(panels), figsize=(3 + 3 * len(panels), 3.6), sharey=True, squeeze=False
+    )
+    shown: list[float] = []
+    for axis, key in zip(axes[0], panels, strict=True):
+        labels = [_run_label(r, [key] if keys else repeats) for r in finished]
+        numeric = keys and _all_numbers(labels)
+        order = sorted(set(labels), key=float if numeric else _natural)
+        position = {v: float(v) if numeric else i for i, v in enumerate(order)}
+        for source in ("real", "synthetic"):
+            metric = f"val/{source}/seq_acc"
+            points = [
+                (position[label], r["metrics"][metric])
+                for label, r in zip(labels, finished, strict=True)
+                if isinstance(r["metrics"].get(metric), int | float)
+                and not math.isnan(r["metrics"][metric])
+            ]
+            if not points:
+                continue
+            groups = [[y for x, y in points if x == position[v]] for v in order]
+            xs = [position[v] for v, g in zip(order, groups, strict=True) if g]
+            means = [statistics.mean(g) for g in groups if g]
+            spread = [statistics.stdev(g) if len(g) > 1 else 0.0 for g in groups if g]
+            line = axis.errorbar(
+                xs,
+                means,
+                yerr=spread,
+                marker="o",
+                capsize=4,
+                linestyle="-" if len(keys) == 1 else "none",
+                label=f"{source}, mean ± std",
+            )
+            axis.scatter(*zip(*points, strict=True), s=10, alpha=0.4, color=line[0].get_color())
+            shown += [y for _, y in points] + [m + s for m, s in zip(means, spread, strict=True)]
+            shown += [m - s for m, s in zip(means, spread, strict=True)]
+        if not numeric:
+            axis.set_xticks(range(len(order)), order, fontsize=8)
+        axis.set_xlabel(key)
+        axis.grid(alpha=0.3)
+    low, high = min(shown), max(shown)
+    margin = max(0.01, (high - low) * 0.1)
+    axes[0][0].set_ylim(max(0.0, low - margin), min(1.0, high + margin))
+    axes[0][0].set_ylabel("validation plates read exactly")
+    axes[0][0].legend(loc="best", fontsize=8)
+    figure.suptitle(_plot_title(finished, keys, repeats), fontsize=10)
     figure.tight_layout()
     with replacing(sweep_dir / PLOT_FILE) as temporary:
         figure.savefig(temporary, metadata={"Date": None})
     plt.close(figure)
     return True
+
+
+def _varying(runs: list[dict[str, Any]], wanted: Callable[[str], bool]) -> list[str]:
+    keys = sorted({k for r in runs for k in r["overrides"] if wanted(k)})
+    return [k for k in keys if len({r["overrides"].get(k) for r in runs}) > 1]
+
+
+def _run_label(run: dict[str, Any], keys: list[str]) -> str:
+    return " ".join(run["overrides"].get(k, "-") for k in keys)
+
+
+def _all_numbers(values: list[str]) -> bool:
+    try:
+        [float(v) for v in values]
+    except ValueError:
+        return False
+    return True
+
+
+def _natural(value: str) -> tuple:
+    """Folds 0..10 in number order, words in letter order."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", value))
+
+
+def _plot_title(runs: list[dict[str, Any]], keys: list[str], repeats: list[str]) -> str:
+    if not keys:
+        return f"{len(runs)} runs, one per {' and '.join(repeats)}"
+    per_value: dict[tuple, int] = {}
+    for r in runs:
+        setting = tuple(r["overrides"].get(k) for k in keys)
+        per_value[setting] = per_value.get(setting, 0) + 1
+    counts = sorted(set(per_value.values()))
+    if counts == [1]:
+        return f"{len(runs)} runs, one per setting"
+    over = " and ".join(repeats) or "repeats"
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"mean ± std over {n} runs per setting ({over})"
 
 
 class SweepSummary(Callback):
