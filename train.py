@@ -1,9 +1,12 @@
 """Train a plate reader: python train.py [group=option ...] [key=value ...] (see conf/)."""
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
 from plate_ocr.entry import run_entry
+from plate_ocr.resumed_run import with_saved_overrides
 from plate_ocr.training import train
 
 
@@ -13,4 +16,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = with_saved_overrides(sys.argv[1:])
     main()

@@ -216,3 +216,18 @@ def test_label_fixes_teach_and_split_by_the_corrected_label(real_folder, tmp_pat
     train = datamodule.train_sources["real"]
     assert (path, moved) in zip(train.paths, train.labels, strict=True)
     assert path not in datamodule.eval_sources["validation"]["real"].paths
+
+
+def test_resuming_on_validation_plates_the_checkpoint_trained_on_is_refused(real_folder):
+    """Another folder (or the folder's own validation split) whose validation plates the
+    checkpoint trained on would score trained plates in silence."""
+    from plate_ocr.data.datamodule import TRAINED_PLATES_KEY
+    from plate_ocr.data.real_split import plate_key
+
+    datamodule = _datamodule(real_dir=str(real_folder), real_ratio=0.5, real_fold=None)
+    state = datamodule.state_dict()
+    datamodule.load_state_dict(state)  # its own record: accepted
+    validation = datamodule.eval_sources["validation"]["real"].labels
+    state[TRAINED_PLATES_KEY] = sorted({plate_key(label) for label in validation})[:2]
+    with pytest.raises(UserError, match="2 of its validation plates"):
+        datamodule.load_state_dict(state)

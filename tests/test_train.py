@@ -301,6 +301,10 @@ def test_resume_continues_the_epoch_count(tmp_path, real_folder):
     # resuming on another fold would validate on plates the run trained on: refused
     with pytest.raises(UserError, match="data.real_fold=0"):
         train(_compose(tmp_path / "third", *run, f"ckpt_path={last}", "data.real_fold=1"))
+    # resuming with no real folder would follow synthetic accuracy alone: refused, naming it
+    alone = [a for a in run if not a.startswith("data.real_dir")]
+    with pytest.raises(UserError, match=f"data.real_dir={real_folder}"):
+        train(_compose(tmp_path / "fourth", *alone, f"ckpt_path={last}"))
 
 
 def test_resume_into_a_longer_run_stretches_the_schedule(tmp_path, real_folder):

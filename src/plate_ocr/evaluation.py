@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from plate_ocr.atomic import replacing, write_text
-from plate_ocr.data.datamodule import TRAINED_PLATES_KEY
+from plate_ocr.data.datamodule import REAL_DIR_KEY, TRAINED_PLATES_KEY
 from plate_ocr.data.folder import SPLITS, PlateFolder
 from plate_ocr.data.model_input import resize
 from plate_ocr.data.real_split import plate_key
@@ -249,6 +249,7 @@ def _trained_split(paths: list[str]) -> tuple[dict | None, set[str]]:
         if path.endswith(".ckpt"):
             split = dict(load_checkpoint(path).get(REAL_SPLIT_KEY) or {})
             plates |= set(split.pop(TRAINED_PLATES_KEY, ()))
+            split.pop(REAL_DIR_KEY, None)  # the same crops may lie elsewhere now
             if split:  # none: trained on no real crop
                 splits[path] = split
     deciding = {

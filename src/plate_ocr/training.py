@@ -26,6 +26,8 @@ from plate_ocr.run_folder import METRICS_FILE
 log = logging.getLogger(__name__)
 # Lightning's own deprecation notices, about its internals: nothing a user can act on.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+# a resumed run writes to a new folder by design: that its checkpoints' folder moved is expected
+warnings.filterwarnings("ignore", message=r"The dirpath has changed from")
 # conf/trainer/gpu.yaml and the larger models: precision: ${native_precision:ACCELERATOR}
 OmegaConf.register_new_resolver("native_precision", native_precision, replace=True)
 

@@ -37,6 +37,7 @@ Item = tuple[np.ndarray, str, str]  # image (H, W, C) uint8, label, source
 _VALIDATION_SEED_OFFSET, _TEST_SEED_OFFSET = 1_000_003, 2_000_003
 _RECOMBINED_SEED_OFFSET = 3_000_003
 TRAINED_PLATES_KEY = "trained_plates"  # in the checkpoint's data state: plates trained on
+REAL_DIR_KEY = "real_dir"  # there too: the folder, named in a refusal (folders move, so unchecked)
 _ENDLESS = 2**62  # on-the-fly synthetic plates: index by epoch and position, never run out
 # once real crops join, most of each epoch is theirs (as they are, or recombined): synthetic
 # plates taught the digits
@@ -367,20 +368,36 @@ class PlateDataModule(pl.LightningDataModule):
         never validates on plates the model trained on, whatever the folder holds by then."""
         if self.real_split is None:
             return {}
-        state = self.real_split.record()
+        state = self.real_split.record() | {REAL_DIR_KEY: self.real_split.folder}
         real = self.train_sources.get("real")
         if real is not None and self.schedule.uses_real:
             state[TRAINED_PLATES_KEY] = sorted({plate_key(label) for label in real.labels})
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        if not state or self.real_split is None:
+        if not state:
             return
+        if self.real_split is None:
+            folder = state.get(REAL_DIR_KEY, "the folder it trained on")
+            raise UserError(
+                f"ckpt_path: the checkpoint trained on real crops; resume with "
+                f"data.real_dir={folder}, or early stopping would follow synthetic plates alone"
+            )
         changed = self.real_split.differences(state)
         if changed:
             raise UserError(
                 f"the checkpoint trained on another real split: resume with {' '.join(changed)}, "
                 "or its validation plates would include plates it trained on"
+            )
+        validation = self.eval_sources["validation"].get("real")
+        seen = set(state.get(TRAINED_PLATES_KEY, ())) & {
+            plate_key(label) for label in (validation.labels if validation else ())
+        }
+        if seen:
+            raise UserError(
+                f"data.real_dir={self.real_split.folder}: {len(seen)} of its validation plates "
+                f"(e.g. {min(seen)}) are plates the checkpoint trained on; resume on the folder "
+                "and fold it trained with, or start a new run (init_from=CHECKPOINT)"
             )
 
     def sampler(self) -> MixedEpochSampler:
