@@ -180,6 +180,57 @@ def test_a_second_run_into_a_folder_that_holds_one_is_refused(tmp_path, train_py
     assert (tmp_path / "metrics.json").read_bytes() == before
 
 
+def test_a_refused_run_leaves_no_folder_behind(tmp_path, train_py):
+    outputs = tmp_path / "outputs"
+    one_line_exit_2(
+        train_py("data.real_ratio=2", folder=outputs / "2026-12-07" / "10-00-00"),
+        "data.real_ratio",
+    )
+    assert not outputs.exists()  # not the run folder, nor the date folder made for it
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    one_line_exit_2(train_py("data.real_ratio=2", folder=kept / "run"), "data.real_ratio")
+    assert kept.is_dir() and not any(kept.iterdir())  # a folder that was there stays
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_gpu_trainer_without_a_gpu_is_one_line_and_writes_nothing(tmp_path, train_py):
+    one_line_exit_2(
+        train_py("trainer=gpu", folder=tmp_path / "run"), "torch sees no GPU", "trainer=default"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_two_runs_started_into_one_folder_cannot_both_claim_it(tmp_path):
+    """Checked, then made, two runs started together both passed and overwrote each other."""
+    from plate_ocr import entry
+
+    entry._claim_folder("hydra.run.dir", str(tmp_path / "run"), None)
+    held = entry._claimed["lock"]
+    try:
+        entry._claimed.clear()  # as if another process: its lock is still held
+        with pytest.raises(SystemExit) as refused:
+            entry._claim_folder("hydra.run.dir", str(tmp_path / "run"), None)
+        assert refused.value.code == 2
+    finally:
+        held.close()
+
+
+def test_an_evaluation_into_a_training_runs_folder_is_refused(tmp_path, train_py, run_script):
+    """Its ckpt_path lies inside the folder, which let it in as a resume: it overwrote the
+    training's .hydra/config.yaml, the record a resume reads."""
+    assert train_py().returncode == 0
+    record = (tmp_path / ".hydra" / "config.yaml").read_bytes()
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path={tmp_path / 'checkpoints' / 'last.ckpt'}",
+        f"hydra.run.dir={tmp_path}",
+        "data.synthetic_test_size=4",
+    )
+    one_line_exit_2(run, "already holds a run", "choose a new folder")
+    assert (tmp_path / ".hydra" / "config.yaml").read_bytes() == record
+
+
 def test_an_ensemble_evaluated_into_a_folder_that_holds_a_report_is_refused(
     tmp_path, tiny_checkpoint, other_tiny_checkpoint, run_script
 ):

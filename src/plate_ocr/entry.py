@@ -9,12 +9,15 @@ that cannot be made is said in one line too (``OutputFolderCheck``, a Hydra call
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
@@ -42,6 +45,7 @@ def run_entry(work: Callable[[DictConfig], float | None], cfg: DictConfig, name:
         if cause is None:
             raise  # a bug: the traceback is wanted
         log.error("%s", cause)
+        _remove_claimed_folder()  # a refused run leaves nothing behind
         sys.exit(2)
 
 
@@ -55,33 +59,70 @@ RUN_MARKERS = (METRICS_FILE, REPORT_JSON, "checkpoints", "tensorboard", "csv")
 
 class OutputFolderCheck(Callback):
     """Hydra creates the run folder before any project code runs, and an unwritable one
-    ends in its traceback; this says it in one line (exit 2) before anything starts. A
-    folder that already holds a run is refused too (a run resumed in place excepted): a
-    second run there would overwrite its checkpoints and results and mix its logs."""
+    ends in its traceback; this says it in one line (exit 2) before anything starts. The
+    folder is claimed under a lock held for the run's life, so two runs started together
+    into one folder cannot both pass. A folder that already holds a run is refused (a run
+    resumed in place excepted): a second run there would overwrite its checkpoints and
+    results and mix its logs."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        _check_folder("hydra.run.dir", config.hydra.run.dir, config.get("ckpt_path"))
+        # only a training resumes in place; an evaluation there would overwrite its record
+        resumed = config.get("ckpt_path") if config.hydra.job.name == "train" else None
+        _claim_folder("hydra.run.dir", config.hydra.run.dir, resumed)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        _check_folder("hydra.sweep.dir", config.hydra.sweep.dir, None)
+        _claim_folder("hydra.sweep.dir", config.hydra.sweep.dir, None)
 
 
-def _check_folder(key: str, folder: str, resumed: str | None) -> None:
-    path = Path(folder)
-    held = [name for name in RUN_MARKERS if (path / name).exists()]
-    if not held and path.is_dir() and any(path.glob("*/" + METRICS_FILE)):
-        held = [f"runs with {METRICS_FILE}"]  # a sweep's job folders
-    # train's ckpt_path resumes a run (one path); evaluate's may list an ensemble, never resumed
-    in_place = isinstance(resumed, str) and Path(resumed).resolve().is_relative_to(path.resolve())
-    if held and not in_place:
-        _refuse(f"{key}={folder} already holds a run ({', '.join(held)}): choose a new folder")
+LOCK_FILE = ".plate-ocr.lock"
+_claimed: dict[str, Any] = {}  # the open lock (held until the process ends), the new folder
+
+
+def _claim_folder(key: str, folder: str, resumed: str | None) -> None:
+    if "lock" in _claimed:  # this process's earlier run (runs in one process) has ended
+        _claimed.pop("lock").close()
+    _claimed.clear()
+    path = Path(folder).absolute()
+    # the outermost folder this run makes (None: the folder was there): removed if refused
+    created = next((p for p in [path, *path.parents] if p.parent.exists()), None)
+    created = None if created is None or created.exists() else created
     try:
         path.mkdir(parents=True, exist_ok=True)
+        lock = (path / LOCK_FILE).open("a")
     except OSError as error:
         _refuse(
             f"{key}={folder}: cannot create the output folder ({error.strerror or error}); "
             "choose a writable one"
         )
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        _refuse(f"{key}={folder} is in use by another run started there: choose a new folder")
+    _claimed.update(lock=lock, folder=path, created=created)
+    held = [name for name in RUN_MARKERS if (path / name).exists()]
+    if not held and any(path.glob("*/" + METRICS_FILE)):
+        held = [f"runs with {METRICS_FILE}"]  # a sweep's job folders
+    # train's ckpt_path resumes a run (one path); evaluate's may list an ensemble, never resumed
+    in_place = isinstance(resumed, str) and Path(resumed).resolve().is_relative_to(path.resolve())
+    if held and not in_place:
+        _refuse(f"{key}={folder} already holds a run ({', '.join(held)}): choose a new folder")
+
+
+def _remove_claimed_folder() -> None:
+    """The folder this run made, with what Hydra wrote there (its config, a log): a refused
+    run's folder would only clutter ``outputs/`` and TensorBoard. Parents it made go while
+    empty (another run may have started beside it); a folder that was there is left as is."""
+    folder, created = _claimed.get("folder"), _claimed.get("created")
+    if created is None or not folder.is_dir():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in folder.parents:
+        if not parent.is_relative_to(created):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
 
 
 def _refuse(message: str) -> None:

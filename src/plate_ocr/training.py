@@ -13,6 +13,7 @@ from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from plate_ocr.atomic import write_text
@@ -65,6 +66,13 @@ def train(cfg: DictConfig) -> float:
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
         raise UserError(f"seed={cfg.seed}: use a whole number from 0 to 2**32 - 1")
     test = require_bool("test", cfg.get("test", True))
+    accelerator = cfg.trainer.get("accelerator")
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise UserError(
+            f"trainer.accelerator={accelerator}: torch sees no GPU here (torch "
+            f"{torch.__version__}); use trainer=default for the CPU, or install the CUDA build "
+            "of torch that fits the GPU"
+        )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
     try:  # made now: a folder given by paths.output_dir failed only at the end, after training
