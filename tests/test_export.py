@@ -92,7 +92,7 @@ def test_export_refuses_a_model_that_reads_differently(tmp_path, tiny_checkpoint
             net.classifier.bias[6] += 50.0  # every column now reads the digit 5
         return export_onnx(net, path, opset)
 
-    monkeypatch.setattr(plate_ocr.cli.export, "export_onnx", broken_export)
+    monkeypatch.setattr(plate_ocr.export, "export_onnx", broken_export)
     out = tmp_path / "model.onnx"
     args = ["export", str(tiny_checkpoint), "--onnx", str(out), "--check-synthetic", "8"]
     with pytest.raises(UserError, match="ONNX readings differ from the checkpoint's on 8 of 8"):
@@ -169,7 +169,7 @@ def test_int8_export_reports_the_accuracy_change_and_reads(
 def test_int8_export_refuses_a_loss_past_max_loss(tmp_path, tiny_checkpoint, monkeypatch):
     """The tiny checkpoint reads nothing, so it cannot lose: the readers' scores are set."""
     scores = iter([0.90, 0.88])
-    monkeypatch.setattr(plate_ocr.cli.export, "accuracy", lambda reader, plates: next(scores))
+    monkeypatch.setattr(plate_ocr.export, "accuracy", lambda reader, plates: next(scores))
     out = tmp_path / "int8.onnx"
     args = ["export", str(tiny_checkpoint), "--onnx", str(out), "--int8", "--check-synthetic",
             "8", "--max-loss", "0.01"]  # fmt: skip

@@ -14,7 +14,7 @@ from plate_ocr.cli import main
 from plate_ocr.data.folder import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.model.codec import BLANK, Reading
-from plate_ocr.plates import ALPHABET
+from plate_ocr.plates import ALPHABET, is_valid_plate
 from plate_ocr.reader import VOTE_FRAMINGS, PlateReader, _as_rgb, majority, reframe
 
 
@@ -56,6 +56,8 @@ def test_a_corrupt_file_is_reported_and_skipped(capsys, tiny_checkpoint, folder_
     assert [r["plate"] for r in rows] == [r.display for r in readings]
     for row, reading in zip(rows, readings, strict=True):
         assert row["confidence"] == pytest.approx(reading.confidence, abs=1e-4)
+        assert row["digits"] == reading.text  # for programs: the digits and their validity
+        assert row["valid"] is is_valid_plate(reading.text)
 
 
 def test_csv_and_text_formats_and_missing_inputs(capsys, tiny_checkpoint, real_folder, tmp_path):
@@ -65,7 +67,10 @@ def test_csv_and_text_formats_and_missing_inputs(capsys, tiny_checkpoint, real_f
     out, err = capsys.readouterr()
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["file"] for r in rows] == [str(image)]
-    assert rows[0]["confidence"] == f"{PlateReader(tiny_checkpoint)(image).confidence:.4f}"
+    reading = PlateReader(tiny_checkpoint)(image)
+    assert rows[0]["confidence"] == f"{reading.confidence:.4f}"
+    assert rows[0]["digits"] == reading.text
+    assert rows[0]["valid"] == str(is_valid_plate(reading.text)).lower()
     assert "missing.png: no such file" in err
 
     assert main(["predict", str(tiny_checkpoint), str(image)]) == 0
@@ -272,3 +277,21 @@ def test_predict_ensemble_flag_reads_with_every_model(
     assert [r["plate"] for r in rows] == [r.display for r in ensemble]
     alone = PlateReader(models[1]).read([read_rgb(p) for p in files])
     assert [r.display for r in ensemble] == [r.display for r in alone]  # two of three agree
+
+
+@pytest.mark.parametrize("verb", ["predict", "export", "synth", "audit", "inspect", "preview"])
+def test_a_verbs_help_imports_neither_torch_nor_lightning(verb):
+    """Help took 6-10 s: torch and Lightning loaded before the arguments were parsed."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom plate_ocr.cli import main\n"
+        f"try:\n    main(['{verb}', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'albumentations') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "usage: plate-ocr" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1] == "[]"

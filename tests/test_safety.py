@@ -108,7 +108,7 @@ def test_a_failed_checkpoint_write_keeps_the_old_file_and_names_the_path(tmp_pat
     the error names the checkpoint."""
     from lightning_fabric.plugins import TorchCheckpointIO
 
-    from plate_ocr.model.checkpoint import AtomicCheckpointIO
+    from plate_ocr.model.checkpoint_io import AtomicCheckpointIO
 
     last = tmp_path / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint({"epoch": 1}, last)

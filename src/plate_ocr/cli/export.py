@@ -12,21 +12,7 @@ from pathlib import Path
 
 from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
-from plate_ocr.export import (
-    LOG_PROB_TOLERANCE,
-    OPSET,
-    accuracy,
-    compare,
-    export_onnx,
-    folder_crops,
-    labelled_crops,
-    quantize_int8,
-    synthetic_crops,
-    synthetic_plates,
-)
-from plate_ocr.model.checkpoint import load_network
 from plate_ocr.pretrained import PRETRAINED
-from plate_ocr.reader import PlateReader
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="synthetic crops in the check (default 128)",
     )
-    parser.add_argument("--opset", type=int, default=OPSET, help=f"ONNX opset (default {OPSET})")
+    parser.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's own)")
     parser.add_argument("--force", action="store_true", help="replace an existing --onnx file")
     parser.add_argument(
         "--int8",
@@ -74,13 +60,26 @@ RESOLVED_PLATES = 4  # --max-loss must be this many plates of the check, at leas
 
 
 def run(args: argparse.Namespace) -> int:
-    net = load_network(args.checkpoint)
+    # the arguments first: a refusal need not wait for torch and the exporter to load
     if args.onnx.suffix.lower() != ".onnx":
         raise UserError(f"--onnx {args.onnx}: name the file *.onnx")
     if args.onnx.exists() and not args.force:
         raise UserError(f"--onnx {args.onnx} exists: pass --force to replace it, or name another")
     if not 0 <= args.max_loss < 1:
         raise UserError(f"--max-loss {args.max_loss}: give a share of plates in [0, 1)")
+    from plate_ocr.export import (
+        LOG_PROB_TOLERANCE,
+        OPSET,
+        compare,
+        export_onnx,
+        folder_crops,
+        synthetic_crops,
+    )
+    from plate_ocr.model.checkpoint import load_network
+    from plate_ocr.reader import PlateReader
+
+    net = load_network(args.checkpoint)
+    args.opset = args.opset or OPSET
     args.onnx.parent.mkdir(parents=True, exist_ok=True)
     if args.int8:
         return _run_int8(args, net)
@@ -112,6 +111,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_int8(args: argparse.Namespace, net) -> int:
+    from plate_ocr.export import (
+        accuracy,
+        export_onnx,
+        labelled_crops,
+        quantize_int8,
+        synthetic_crops,
+        synthetic_plates,
+    )
+    from plate_ocr.reader import PlateReader
+
     reference = PlateReader(args.checkpoint, device="cpu")
     if args.check_dir is not None:
         plates, where = labelled_crops(args.check_dir), f"real crops in {args.check_dir}"

@@ -16,19 +16,19 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from plate_ocr.data.images import load_images
 from plate_ocr.errors import UserError
-from plate_ocr.model.codec import Reading
 from plate_ocr.pretrained import PRETRAINED
-from plate_ocr.reader import PlateReader
+
+if TYPE_CHECKING:  # the reader imports torch: not for --help or a refused argument
+    from plate_ocr.model.codec import Reading
 
 MODEL_SUFFIXES = (".ckpt", ".onnx", ".pt")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "plate-ocr predict [MODEL] IMG_OR_DIR [IMG_OR_DIR ...] [options]"
     parser.add_argument(
         "inputs",
         type=Path,
@@ -37,8 +37,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a model first (a .ckpt from train.py, a .onnx from export, or pretrained: the "
         "default), then images or folders of them",
     )
-    parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--format",
+        choices=("text", "csv", "json"),
+        default="text",
+        help="text: file, plate, confidence, tab-separated; csv and json add the digits and "
+        "whether they make a valid plate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="crops read per network call; more is faster up to memory (default: %(default)s)",
+    )
     parser.add_argument(
         "--constrained",
         action=argparse.BooleanOptionalAction,
@@ -74,20 +85,27 @@ def _one_field(text: str) -> str:
 
 
 class _Printer:
-    """Rows to stdout as they come; JSON is one array, written as a stream."""
+    """Rows to stdout as they come; JSON is one array, written as a stream. CSV and JSON
+    carry the digits and their validity beside the printed form, for programs to use."""
+
+    FIELDS = ("file", "plate", "confidence", "digits", "valid")
 
     def __init__(self, fmt: str):
         self.fmt, self.rows = fmt, 0
         if fmt == "csv":
             self.csv = csv.writer(sys.stdout, lineterminator="\n")
-            self.csv.writerow(["file", "plate", "confidence"])
+            self.csv.writerow(self.FIELDS)
 
     def row(self, path: Path, reading: Reading) -> None:
+        from plate_ocr.plates import is_valid_plate
+
         plate, confidence = reading.display, round(reading.confidence, 4)
+        valid = is_valid_plate(reading.text)
         if self.fmt == "csv":
-            self.csv.writerow([path, plate, f"{confidence:.4f}"])
+            self.csv.writerow([path, plate, f"{confidence:.4f}", reading.text, str(valid).lower()])
         elif self.fmt == "json":
-            item = json.dumps({"file": str(path), "plate": plate, "confidence": confidence})
+            values = (str(path), plate, confidence, reading.text, valid)
+            item = json.dumps(dict(zip(self.FIELDS, values, strict=True)))
             print(("[" if not self.rows else ",") + "\n  " + item, end="")
         else:
             print(f"{_one_field(str(path))}\t{plate or '-'}\t{confidence:.4f}")
@@ -112,6 +130,9 @@ def _split_model(inputs: list[Path]) -> tuple[Path | str, list[Path]]:
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch-size {args.batch_size}: use 1 or more")
+    from plate_ocr.data.images import load_images
+    from plate_ocr.reader import PlateReader
+
     model, args.inputs = _split_model(args.inputs)
     reader = PlateReader(
         [model, *args.ensemble],
@@ -120,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         vote=args.vote,
     )
     printer, skipped = _Printer(args.format), 0
-    batch: list[tuple[Path, np.ndarray]] = []
+    batch: list = []  # (path, image)
 
     def flush() -> None:
         for (path, _), reading in zip(batch, reader.read([im for _, im in batch]), strict=True):

@@ -8,8 +8,6 @@ from pathlib import Path
 import cv2
 
 from plate_ocr.atomic import replacing
-from plate_ocr.data.augment import STRENGTHS
-from plate_ocr.data.preview import compose_data, preview_grid, sample_crops
 from plate_ocr.errors import UserError
 
 
@@ -31,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import hydra
+
+    from plate_ocr.data.augment import STRENGTHS  # here: --help need not import the pipelines
+    from plate_ocr.data.preview import compose_data, preview_grid, sample_crops
 
     if args.out.suffix.lower() != ".png":
         raise UserError(f"{args.out}: the preview is written as PNG, name it *.png")

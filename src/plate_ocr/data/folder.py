@@ -15,7 +15,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from plate_ocr.data.labels import (
     DROP,
@@ -384,8 +383,9 @@ def find_splits(
     return scanned.splits
 
 
-class PlateFolder(torch.utils.data.Dataset):
-    """Real crops decoded once up front: a few thousand small images fit in memory easily,
+class PlateFolder:
+    """A source of plates (a map-style dataset, torch-free so a reader starts fast). Real
+    crops decoded once up front: a few thousand small images fit in memory easily,
     and decoding once is far cheaper than decoding every epoch. Items are (H, W, 3) uint8 RGB
     at native size, with the label."""
 

@@ -9,15 +9,20 @@ what a deployed model is fed can never drift from what it was validated on. Crop
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import albumentations as A
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 
 def resize_transform(height: int, width: int) -> A.Resize:
     """The resize every path shares: area averaging when shrinking (no aliasing), linear
     when enlarging. Augmentation pipelines place it after their geometry."""
+    import albumentations as A  # here: a reader resizes without albumentations' import time
+
     return A.Resize(height, width, area_for_downscale="image")
 
 

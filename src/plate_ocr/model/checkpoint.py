@@ -11,10 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from lightning_fabric.plugins import TorchCheckpointIO
 from torch import nn
 
-from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
 from plate_ocr.model.crnn import renamed_legacy_weights
 from plate_ocr.model.networks import build_network
@@ -138,12 +136,3 @@ def check_resumable(path: str | Path, net: nn.Module) -> None:
             f"ckpt_path={path}: the checkpoint's network differs in {', '.join(differ)}; resume "
             "with the settings it trained with (its run folder's .hydra/config.yaml)"
         )
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written whole or not at all: to a temporary file, then renamed over the
-    old one, so a full disk or a kill mid-write never leaves a truncated ``last.ckpt``."""
-
-    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        with replacing(path) as temporary:
-            super().save_checkpoint(checkpoint, temporary, storage_options)

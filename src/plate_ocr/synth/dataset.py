@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from plate_ocr.plates import PlateSampler
 from plate_ocr.synth.camera import render_sample
 from plate_ocr.synth.factors import DEFAULT_FACTORS, Factors
 
 
-class SyntheticPlates(Dataset):
-    """``length`` synthetic crops, (H, W, 3) uint8 RGB with their digit labels.
+class SyntheticPlates:
+    """``length`` synthetic crops, (H, W, 3) uint8 RGB with their digit labels: a map-style
+    dataset, torch-free so that rendering to disk starts fast.
 
     Indexes past ``length`` are refused rather than wrapped, so an epoch is exactly
     ``length`` distinct plates; a new seed gives a new, equally deterministic set. Plate

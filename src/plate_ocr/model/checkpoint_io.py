@@ -1,0 +1,17 @@
+"""How Lightning writes checkpoints here: apart from loading them (``checkpoint``), which a
+reader does without Lightning's import cost."""
+
+from __future__ import annotations
+
+from lightning_fabric.plugins import TorchCheckpointIO
+
+from plate_ocr.atomic import replacing
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written whole or not at all: to a temporary file, then renamed over the
+    old one, so a full disk or a kill mid-write never leaves a truncated ``last.ckpt``."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        with replacing(path) as temporary:
+            super().save_checkpoint(checkpoint, temporary, storage_options)
