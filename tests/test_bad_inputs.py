@@ -412,7 +412,10 @@ def _as_from_a_terminal() -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_training_stops_in_one_line_and_keeps_last_ckpt(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm-to-the-group"])
+def test_ctrl_c_during_training_stops_in_one_line_and_keeps_last_ckpt(tmp_path, stop):
+    """SIGTERM to the process group (a scheduler, ``timeout``) once ended in a loader
+    worker's traceback, and ``kill PID`` in exit 0 with no results: both stop as Ctrl-C."""
     # a run that cannot end by itself (no early stopping, 1,000 epochs): only Ctrl-C ends it
     command = [sys.executable, "train.py", "trainer=cpu", "trainer.max_epochs=1000",
                "callbacks.early_stopping=null",
@@ -422,18 +425,23 @@ def test_ctrl_c_during_training_stops_in_one_line_and_keeps_last_ckpt(tmp_path):
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=os.environ | {"OMP_NUM_THREADS": "1"}, preexec_fn=_as_from_a_terminal,
+        start_new_session=stop != "ctrl-c",
     )  # fmt: skip
     last = tmp_path / "checkpoints" / "last.ckpt"
     deadline = time.time() + 240
     while not last.is_file() and time.time() < deadline:
         time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
+    if stop == "ctrl-c":
+        process.send_signal(signal.SIGINT)
+    else:
+        os.killpg(process.pid, signal.SIGTERM)
     try:
         output = process.communicate(timeout=120)[0]
     finally:
         process.kill()
     assert last.is_file() and "Traceback" not in output, output[-3000:]
     assert f"resume with ckpt_path={last}" in output
+    assert process.returncode != 0 and not (tmp_path / "metrics.json").exists()
 
 
 # 7. Output that input can forge

@@ -6,8 +6,11 @@ call it with a config they composed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
+import threading
 import warnings
 from pathlib import Path
 
@@ -55,6 +58,25 @@ def _scalars(metrics: dict) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """SIGTERM (``kill``, ``timeout``, a scheduler, ``docker stop``) stops a fit as Ctrl-C
+    does: last.ckpt kept, the line to resume with, a non-zero exit. Lightning alone ends
+    the loop quietly, and the run then looks finished."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, write ``metrics.json``; return ``cfg.optimized_metric``."""
     max_epochs = cfg.trainer.get("max_epochs")
@@ -98,12 +120,15 @@ def train(cfg: DictConfig) -> float:
     elif cfg.get("init_from"):
         init_weights(model.net, cfg.init_from)
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        with _sigterm_as_ctrl_c():
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SystemExit:  # Lightning's answer to Ctrl-C, after a graceful stop
         if trainer.interrupted:
             last = output_dir / "checkpoints" / "last.ckpt"
             resume = f"resume with ckpt_path={last}" if last.is_file() else "nothing to resume"
-            log.warning("interrupted at epoch %d: %s", trainer.current_epoch, resume)
+            # numbered as the epoch lines number them, from 1
+            epoch = f"{trainer.current_epoch + 1}/{trainer.max_epochs}"
+            log.warning("interrupted during epoch %s: %s", epoch, resume)
         raise
     metrics = _scalars(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -112,7 +137,10 @@ def train(cfg: DictConfig) -> float:
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics |= _scalars(trainer.callback_metrics)
 
-    print(f"\nResults ({output_dir}):\n{summary_table(metrics)}\nbest checkpoint: {best or '-'}")
+    # logged, not printed: the table belongs in train.log too
+    log.info(
+        "Results (%s):\n%s\nbest checkpoint: %s", output_dir, summary_table(metrics), best or "-"
+    )
     record = {
         "best_checkpoint": best,
         "metrics": metrics,

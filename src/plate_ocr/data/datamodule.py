@@ -173,9 +173,11 @@ def _schedules(
 
 
 def _quiet_worker(worker_id: int) -> None:
-    """A loader worker leaves Ctrl-C to the main process, which stops the run in one line
-    (each worker would print a traceback of its own); then Lightning's worker seeding."""
+    """A loader worker leaves Ctrl-C and SIGTERM (sent to the whole process group) to the
+    main process, which stops the run in one line (each worker would print a traceback of
+    its own, or die under the main process); then Lightning's worker seeding."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     pl_worker_init_function(worker_id)
 
 
@@ -299,9 +301,20 @@ class PlateDataModule(pl.LightningDataModule):
         self._setup_synthetic()
         if self.real_split is not None:
             self._setup_real()
+        if stage == "test":  # an evaluation trains on nothing
+            return
         for name, source in self.train_sources.items():
+            if name == "synthetic" and not self._trains_synthetic():
+                continue
             size = "rendered on the fly" if len(source) == _ENDLESS else f"{len(source)} crops"
             log.info("training source %s: %s", name, size)
+
+    def _trains_synthetic(self) -> bool:
+        """Whether any epoch leaves a share to synthetic plates. The schedules are steps, so
+        the epochs where a step starts are every share there is."""
+        schedules = [self.schedule, self.recombined_schedule]
+        starts = {0, *(start for schedule in schedules for start, _ in schedule.steps)}
+        return any(sum(schedule.at(epoch) for schedule in schedules) < 1 for epoch in starts)
 
     def _setup_synthetic(self) -> None:
         if self.synthetic_dir:
@@ -360,8 +373,12 @@ class PlateDataModule(pl.LightningDataModule):
         for name in ("validation", "test"):
             if chosen[name]:
                 self.eval_sources[name]["real"] = PlateFolder(chosen[name], self.skip_bad)
-            else:
-                log.warning("%s has no real %s crops: no real %s metrics", split.folder, name, name)
+            elif name == "validation":
+                log.warning(
+                    "%s has no real validation crops: no real validation metrics", split.folder
+                )
+            else:  # most folders hold no test split: nothing to act on
+                log.info("%s has no real test crops: no real test metrics", split.folder)
 
     def state_dict(self) -> dict:
         """The real split's record, and the plates trained on: a resumed run or an evaluation
