@@ -15,6 +15,7 @@ from plate_ocr.audit import (
     rank,
 )
 from plate_ocr.cli import main
+from plate_ocr.data.folder import scan_folder
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,13 @@ def test_planted_errors_rank_first_and_every_output_is_written(planted_folder, t
     assert float(suspects[0]["score"]) >= float(suspects[-1]["score"]) > 0
     assert "views" in suspects[0]["reason"]
     template = _rows(out / "label_fixes.csv")
-    assert [row["file"] for row in template] == [row["file"] for row in suspects[:8]]
+    assert [str(folder / row["file"]) for row in template] == [r["file"] for r in suspects[:8]]
     assert all(row["text"] == "" for row in template)  # a person fills it in
+    # given back as is, filled in, it applies: rows are relative to the folder
+    filled = (out / "label_fixes.csv").read_text().replace(",\n", ",drop\n", 1)
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text(filled)
+    assert not scan_folder(folder, label_fixes=fixes).problems
     assert cv2.imread(str(out / "suspects.png")) is not None
     assert (out / "duplicates.csv").is_file() and (out / "cannot_show.csv").is_file()
     assert "30 crops read" in capsys.readouterr().out

@@ -263,3 +263,14 @@ def test_a_fix_that_names_no_crop_or_a_bad_label_is_a_problem(tmp_path, write_cr
     assert any("named in" in r and "line 3 but not a labelled crop" in r for r in reasons)
     with pytest.raises(UserError, match="data.label_fixes=nowhere.csv: no such file"):
         scan_folder(tmp_path, label_fixes="nowhere.csv")
+
+
+def test_one_crop_fixed_twice_under_two_spellings_is_a_problem(tmp_path, write_crop):
+    """``a.jpg,drop`` then ``./a.jpg,LABEL``: the last row won, in silence."""
+    write_crop(tmp_path / "12345611616.jpg")
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text("file,text\n12345611616.jpg,drop\n./12345611616.jpg,12345611617\n")
+    scanned = scan_folder(tmp_path, label_fixes=fixes)
+    assert [p.reason for p in scanned.problems] == [
+        f"named on lines 2 and 3 of {fixes}: keep one"
+    ]

@@ -53,7 +53,8 @@ def test_invalid_plates_say_why(label, reason):
 def test_display_form():
     assert display_form("12345611616") == "123456 116 16"
     assert display_form("0730011107") == "07300 111 07"
-    assert display_form("1437940016") == "143794 00 16"
+    assert display_form("1437900016") == "143790 00 16"  # class 0: no vehicle class, temporary
+    assert display_form("0071430018") == "00714 300 18"  # a plate of 2000, as crops print it
     assert display_form("150311016") == "1503 110 16"
     assert is_temporary("1437940016") and not is_temporary("0730011107")
 

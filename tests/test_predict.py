@@ -83,7 +83,8 @@ def test_csv_and_text_formats_and_missing_inputs(capsys, tiny_checkpoint, real_f
 def test_display_is_the_printed_form_when_valid():
     assert Reading("12345611616", 0.9).display == "123456 116 16"
     assert Reading("14379400016", 0.9).display == "143794 000 16"
-    assert Reading("1437940016", 0.9).display == "143794 00 16"  # temporary plate
+    assert Reading("1437900016", 0.9).display == "143790 00 16"  # temporary plate
+    assert Reading("0071430018", 0.9).display == "00714 300 18"  # registered in 2000
     assert Reading("123", 0.1).display == "123"  # not a plate: the digits as read
 
 

@@ -87,7 +87,11 @@ def split_groups(label: str) -> tuple[str, ...]:
 
 
 def display_form(label: str) -> str:
-    """The plate as printed: ``123456 116 16``."""
+    """The plate as printed: ``123456 116 16``. Ten digits with ``00`` at the year show as a
+    plate of 2000 (``00714 300 18``), as real crops print them far more often than a
+    temporary plate; a class digit of 0, which no vehicle class has, shows as temporary."""
+    if is_temporary(label) and label[5] != "0":
+        return " ".join((label[:5], label[5:8], label[8:]))
     return " ".join(split_groups(label))
 
 

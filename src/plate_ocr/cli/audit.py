@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             crop.doubts += more.doubts
     suspects, duplicates, blind = rank(files, labels, images, evidence)
     out.mkdir(parents=True, exist_ok=True)
-    _write_outputs(out, suspects, duplicates, blind, files, labels, images, args.top)
+    root = args.real_dir
+    _write_outputs(out, suspects, duplicates, blind, files, labels, images, args.top, root)
     print(f"{len(files):,} crops read, {len(suspects):,} suspects; first {min(10, len(suspects))}:")
     for suspect in suspects[:10]:
         print(f"  {suspect.score:7.2f}  {suspect.file}  {suspect.label} > {suspect.reading}")
@@ -182,7 +183,9 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     write_text(path, text.getvalue())
 
 
-def _write_outputs(out, suspects, duplicates, blind, files, labels, images, top: int) -> None:
+def _write_outputs(
+    out, suspects, duplicates, blind, files, labels, images, top: int, root: Path
+) -> None:
     from plate_ocr.data.model_input import resize
     from plate_ocr.gallery import annotated_grid
 
@@ -192,7 +195,9 @@ def _write_outputs(out, suspects, duplicates, blind, files, labels, images, top:
         [[s.file, s.label, s.reading, f"{s.score:.3f}", s.reason] for s in suspects],
     )
     # the corrections template: a person fills in text (a label, or drop) after looking
-    _write_csv(out / "label_fixes.csv", ["file", "text"], [[s.file, ""] for s in suspects[:top]])
+    # rows relative to the folder, as data.label_fixes reads them: the template works as is
+    rows = [[Path(s.file).relative_to(root).as_posix(), ""] for s in suspects[:top]]
+    _write_csv(out / "label_fixes.csv", ["file", "text"], rows)
     _write_csv(
         out / "duplicates.csv",
         ["file", "label", "same_image_as", "its_label", "bits_apart"],

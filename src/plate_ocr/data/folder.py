@@ -259,8 +259,18 @@ def _apply_fixes(
     """Correct or drop the samples a corrections file names (paths relative to ``root``, or
     absolute), in place; a row naming no labelled crop, or an invalid label, is a problem."""
     rows = read_label_fixes(fixes_path)
-    wanted = {(root / name).resolve(): (line, text) for name, (line, text) in rows.items()}
-    applied, problems, used = [], [], set()
+    wanted, problems = {}, []
+    for name, (line, text) in rows.items():
+        path = (root / name).resolve()
+        if path in wanted:  # two spellings of one file (a.jpg, ./a.jpg): neither may win
+            earlier = wanted[path][0]
+            problems.append(
+                Problem(path, f"named on lines {earlier} and {line} of {fixes_path}: keep one")
+            )
+        wanted[path] = (line, text)
+    twice = {problem.path for problem in problems}
+    wanted = {path: row for path, row in wanted.items() if path not in twice}
+    applied, used = [], set(twice)
     for name, samples in splits.items():
         kept = []
         for path, label in samples:
