@@ -119,6 +119,16 @@ def train(cfg: DictConfig) -> float:
         check_resumable(ckpt_path, model.net)  # refuses URLs and pickled objects too
     elif cfg.get("init_from"):
         init_weights(model.net, cfg.init_from)
+        log.info("starting from the weights of init_from=%s", cfg.init_from)
+    else:
+        first = cfg.data.get("synthetic_epochs") or 0
+        plan = f"synthetic plates only for {first} epochs, " if first else ""
+        log.info(
+            "starting from random weights (init_from=null): %s%d epochs in all; each epoch's "
+            "line tells the minutes left",
+            plan,
+            cfg.trainer.max_epochs,
+        )
     try:
         with _sigterm_as_ctrl_c():
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

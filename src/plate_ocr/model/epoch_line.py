@@ -34,5 +34,9 @@ class EpochLine(pl.Callback):
             parts.append("plates read: " + ", ".join(read))
         if trainer.optimizers:
             parts.append(f"lr {trainer.optimizers[0].param_groups[0]['lr']:.1e}")
-        parts.append(f"{time.monotonic() - self._started:.0f} s")
+        seconds = time.monotonic() - self._started
+        parts.append(f"{seconds:.0f} s")
+        left = trainer.max_epochs - trainer.current_epoch - 1
+        if left > 0 and trainer.max_epochs < 10_000:  # the last epoch's pace, for the rest
+            parts.append(f"~{seconds * left / 60:.0f} min left")
         log.info(" | ".join(parts))
