@@ -7,11 +7,12 @@ import hydra
 from omegaconf import DictConfig
 
 from plate_ocr.entry import run_entry
-from plate_ocr.evaluation import evaluate
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
+    from plate_ocr.evaluation import evaluate  # here: --help need not load torch
+
     run_entry(evaluate, cfg, "evaluate")
 
 

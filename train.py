@@ -7,11 +7,12 @@ from omegaconf import DictConfig
 
 from plate_ocr.entry import run_entry
 from plate_ocr.resumed_run import with_saved_overrides
-from plate_ocr.training import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
+    from plate_ocr.training import train  # here: --help need not load Lightning
+
     return run_entry(train, cfg, "train")
 
 

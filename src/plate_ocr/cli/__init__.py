@@ -26,14 +26,29 @@ VERBS = {
 }
 
 
+class _WithDefaults(argparse.HelpFormatter):
+    """Each option's default in its help, where the help does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        given = action.default not in (None, False, argparse.SUPPRESS, [])
+        if action.option_strings and given and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="plate-ocr", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="plate-ocr", description="Plate-OCR by hand: one verb per job."
+    )
     parser.add_argument("--version", action="version", version=f"plate-ocr {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     chosen = None
     for name, (module_name, help_text) in VERBS.items():
-        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        sub = verbs.add_parser(
+            name, help=help_text, description=help_text, formatter_class=_WithDefaults
+        )
         if argv and argv[0] == name:
             module = importlib.import_module(module_name)
             module.add_arguments(sub)

@@ -51,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--epoch-size", type=int, default=5000, help="--folds: samples per fine-tune epoch"
     )
-    parser.add_argument("--out", type=Path, help="a new folder for the results")
+    parser.add_argument(
+        "--out", type=Path, help="a new folder for the results (default: ./audit-FOLDERNAME)"
+    )
     parser.add_argument("--top", type=int, default=60, help="suspects on the contact sheet")
     parser.add_argument("--config-dir", type=Path, default=Path("conf"), help="--folds: conf/")
 
