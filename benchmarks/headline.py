@@ -41,7 +41,8 @@ ROWS = [
      "6 × 10,000", ["real6b"]),
     ("real crops and their recombined plates", "`experiment=real_only data.real_ratio=0.5 "
      "data.recombined_ratio=0.5`", "12 × 10,000", ["realrec"]),
-    ("zero-shot: the default with no real folder", "`python train.py`", "6 × 10,000",
+    ("zero-shot: the default with no real folder", "`python train.py` (no `data.real_dir`)",
+     "6 × 10,000",
      ["zs-default"]),
     ("zero-shot from scratch", "`experiment=from_scratch data.real_ratio=0`", "12 × 10,000",
      ["zs160"]),

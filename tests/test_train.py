@@ -509,3 +509,10 @@ def test_crnn_small_learns_to_read_synthetic_plates(tmp_path):
     # streams of plates), 0.90 or more before; an untrained model reads none. The bound
     # checks learning, with room for the plates drawn.
     assert train(cfg) >= 0.8
+
+
+def test_the_realised_shares_of_each_source_are_logged(tmp_path, real_folder):
+    train(_compose(tmp_path, *_short_run(real_folder), "trainer.max_epochs=1"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["metrics"]
+    assert 0 < metrics["train/real_fraction"] < 1
+    assert "train/recombined_fraction" in metrics  # recombined by default with a real folder

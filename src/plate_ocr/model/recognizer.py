@@ -70,9 +70,12 @@ class PlateRecognizer(pl.LightningModule):
                 "lower model.optimizer.lr (or check the data)"
             )
         size = len(batch["labels"])
-        real = sum(source == "real" for source in batch["sources"]) / size
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
-        self.log("train/real_fraction", real, on_step=False, on_epoch=True, batch_size=size)
+        for source in ("real", "recombined"):  # the realised shares; synthetic is the rest
+            share = sum(s == source for s in batch["sources"]) / size
+            self.log(
+                f"train/{source}_fraction", share, on_step=False, on_epoch=True, batch_size=size
+            )
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
