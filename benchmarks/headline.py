@@ -2,7 +2,8 @@
 
     python benchmarks/headline.py [--plot docs/headline.svg] [--write]
 
-Every row is a set of tags in ``benchmarks/results/reading_runs.jsonl`` (each run's held-out
+Every row is a set of tags (``tag@ratio``: one ratio of a sweep's tag) in
+``benchmarks/results/reading_runs.jsonl`` (each run's held-out
 fold read greedy, constrained, and both with the vote of three framings; see ``reading.py``),
 or ``ensemble:TAG``, the folds of ``ensemble_runs.jsonl`` whose members are TAG's runs (one
 value per fold; see ``ensemble.py``), and its minutes in ``accuracy_runs.jsonl``. ``--labels
@@ -24,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from accuracy import RESULTS, RUNS_FILE  # noqa: E402  (a sibling script)
-from reading import PUBLISHED, READINGS_FILE  # noqa: E402
+from reading import PUBLISHED, READINGS_FILE, _setting  # noqa: E402
 
 # (recipe, how to run it, budget, tags): the defaults first, then the baselines at their budget
 ROWS = [
@@ -74,10 +75,12 @@ def rows(results: Path, labels: str = PUBLISHED) -> list[dict]:
     for run in _jsonl(results / RUNS_FILE):
         if "minutes" in run and "scored_from" not in run:
             minutes.setdefault(run["tag"], []).append(run["minutes"])
+            if "ratio" in run:  # a sweep's tag: its rows may name one ratio, tag@ratio
+                minutes.setdefault(_setting(run), []).append(run["minutes"])
     ensembles = _jsonl(results / "ensemble_runs.jsonl") if labels == PUBLISHED else []
     table = []
     for recipe, command, budget, tags in ROWS:
-        runs = [r for r in readings if r["tag"] in tags]
+        runs = [r for r in readings if r["tag"] in tags or _setting(r) in tags]
         together = [e for e in ensembles if [f"ensemble:{t}" for t in e["tags"]] == tags]
         runs += [{"fold": e["fold"], "seq_acc": e["ensemble"]} for e in together]
         members = len(together[0]["members"]) if together else 1  # runs a reading costs

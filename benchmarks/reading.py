@@ -97,21 +97,38 @@ def fixes_trained_with(run: dict) -> str | None:
     return next((e.removeprefix(prefix) for e in run["extra"] if e.startswith(prefix)), None)
 
 
-def _read_every_way(model, crops, threads: int | None) -> tuple[dict, dict]:
-    """The share of ``crops`` that ``model`` reads right in each of OPTIONS' ways, and the
-    milliseconds a plate each took."""
+def _read_every_way(model, crops, threads: int | None) -> tuple[dict, dict, dict]:
+    """The share of ``crops`` that ``model`` reads right in each of OPTIONS' ways, the
+    milliseconds a plate each took, and the misreads: each option's count by error class,
+    and every crop some option misread, with its readings and properties."""
+    from plate_ocr.error_classes import crop_properties, error_class
     from plate_ocr.reader import PlateReader
 
-    scores, ms = {}, {}
+    scores, ms, texts = {}, {}, {}
     for name, options in OPTIONS.items():
         reader = PlateReader(model, device="cpu", threads=threads, **options)
         reader(crops.images[:8])  # warm up: the first call pays for lazy initialisation
         start = time.perf_counter()
         readings = reader(crops.images)
         ms[name] = round(1000 * (time.perf_counter() - start) / len(crops.labels), 3)
-        right = sum(r.text == label for r, label in zip(readings, crops.labels, strict=True))
+        texts[name] = [r.text for r in readings]
+        right = sum(t == label for t, label in zip(texts[name], crops.labels, strict=True))
         scores[name] = right / len(crops.labels)
-    return scores, ms
+    errors = {name: {} for name in OPTIONS}
+    misreads = []
+    for i, label in enumerate(crops.labels):
+        classes = {name: error_class(label, texts[name][i]) for name in OPTIONS}
+        for name, kind in classes.items():
+            if kind:
+                errors[name][kind] = errors[name].get(kind, 0) + 1
+        if any(classes.values()):
+            misreads.append(
+                {"file": crops.paths[i].name, "label": label}
+                | {"read": {name: texts[name][i] for name in OPTIONS}}
+                | {"class": {name: kind for name, kind in classes.items() if kind}}
+                | crop_properties(crops.images[i])
+            )
+    return scores, ms, {"errors": errors, "misreads": misreads}
 
 
 def read_runs(
@@ -133,11 +150,13 @@ def read_runs(
             model = (
                 checkpoint if engine == "pytorch" else exported(checkpoint, engine, Path(folder))
             )
-            scores, ms = _read_every_way(model, crops, threads)
+            scores, ms, misread = _read_every_way(model, crops, threads)
         records.append(
             {key: run[key] for key in ("tag", "fold", "extra", "run_dir")}
+            | ({"ratio": run["ratio"]} if "ratio" in run else {})
             | {"plates": len(crops.labels), "commit": _commit(), "seq_acc": scores}
             | {"ms_per_plate": ms}
+            | misread
             | ({"labels": label_fixes.name} if label_fixes else {})
             | ({"engine": ENGINES[engine]} if engine != "pytorch" else {})
         )
@@ -165,6 +184,28 @@ def table(records: list[dict]) -> str:
             )  # fmt: skip
     header = ["tag", "reading", "runs", "real seq_acc", "vs greedy", "runs better", "ms/plate"]
     return "\n".join(markdown_table(header, rows)) + "\n"
+
+
+def classes_table(records: list[dict]) -> str:
+    """Misreads by error class, summed over runs, per tag (and ratio, where runs differ in
+    it) for greedy and for both options: what a change aimed at one class is judged on."""
+    from plate_ocr.error_classes import CLASSES
+    from plate_ocr.markdown import table as markdown_table
+
+    rows = []
+    for name in dict.fromkeys(_setting(r) for r in records if "errors" in r):
+        runs = [r for r in records if _setting(r) == name and "errors" in r]
+        plates = sum(r["plates"] for r in runs)
+        for option in ("greedy", "constrained, vote"):
+            counts = [sum(r["errors"][option].get(c, 0) for r in runs) for c in CLASSES]
+            rows.append([name, option, len(runs), plates, sum(counts), *counts])
+    header = ["runs of", "reading", "runs", "plates", "misreads", *CLASSES]
+    return "\n".join(markdown_table(header, rows)) + "\n" if rows else ""
+
+
+def _setting(record: dict) -> str:
+    """A tag, or ``tag@ratio`` for a record that names its ratio (a ratio sweep's tag)."""
+    return f"{record['tag']}@{record['ratio']:g}" if "ratio" in record else record["tag"]
 
 
 def parse_arguments(description: str) -> argparse.Namespace:
@@ -224,11 +265,15 @@ def main() -> None:
         f"{len(todo)} runs to read, {len(runs) - len(todo) - len(gone)} read"
         + (f", {len(gone)} skipped: checkpoint gone" if gone else "")
     )
-    new = read_runs(todo, args.real_dir, args.label_fixes, args.engine)
-    with (args.results / READINGS_FILE).open("a") as out:
-        out.writelines(json.dumps(r) + "\n" for r in new)
+    new = []
+    for run in todo:  # each recorded as read: a stop loses at most the run being read
+        new += read_runs([run], args.real_dir, args.label_fixes, args.engine)
+        with (args.results / READINGS_FILE).open("a") as out:
+            out.write(json.dumps(new[-1]) + "\n")
     wanted = {(r["run_dir"], r["fold"]) for r in runs}
-    print(table([r for r in done + new if (r["run_dir"], r["fold"]) in wanted]))
+    chosen = [r for r in done + new if (r["run_dir"], r["fold"]) in wanted]
+    print(table(chosen))
+    print(classes_table(chosen))
 
 
 if __name__ == "__main__":

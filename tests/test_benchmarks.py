@@ -197,6 +197,13 @@ def test_reading_benchmark_reads_each_run_once_in_the_four_ways(
     assert record["seq_acc"]["constrained, vote"] == pytest.approx(right / len(crops.labels))
     assert "| t | constrained, vote | 2 |" in first.stdout
     assert list(record["ms_per_plate"]) == list(record["seq_acc"])
+    # every misread is there by error class, with the crop's properties
+    wrong = len(crops.labels) - right
+    assert sum(record["errors"]["constrained, vote"].values()) == wrong
+    voted_wrong = [m for m in record["misreads"] if "constrained, vote" in m["class"]]
+    assert len(voted_wrong) == wrong and record["ratio"] == 0.2
+    assert all({"label", "read", "height", "tilt", "contrast"} <= set(m) for m in voted_wrong)
+    assert "| t@0.2 | constrained, vote | 2 |" in first.stdout  # the class table
     assert all(ms > 0 for ms in record["ms_per_plate"].values())
     again = run_script(*command)
     assert again.returncode == 0 and "0 runs to read, 2 read, 1 skipped" in again.stdout
@@ -311,21 +318,25 @@ def test_headline_rows_read_runs_and_ensembles_from_the_records(tmp_path, monkey
     monkeypatch.setattr(
         headline,
         "ROWS",
-        [("one", "`a`", "1", ["t"]), ("two together", "`b`", "2", ["ensemble:t"])],
-    )
+        [("one", "`a`", "1", ["t"]), ("two together", "`b`", "2", ["ensemble:t"]),
+         ("a ratio of a sweep", "`c`", "1", ["s@0.2"])],
+    )  # fmt: skip
     seq = {"greedy": 0.9, "constrained": 0.91, "greedy, vote": 0.92, "constrained, vote": 0.93}
     both = {k: v + 0.01 for k, v in seq.items()}
     records = {
         "reading_runs.jsonl": [{"tag": "t", "fold": f, "seq_acc": seq} for f in (0, 1)]
-        + [{"tag": "t", "fold": 0, "seq_acc": both, "engine": "onnxruntime-int8"}],
-        "accuracy_runs.jsonl": [{"tag": "t", "fold": f, "minutes": 4.0} for f in (0, 1)],
+        + [{"tag": "t", "fold": 0, "seq_acc": both, "engine": "onnxruntime-int8"}]
+        + [{"tag": "s", "ratio": r, "fold": 0, "seq_acc": both} for r in (0.1, 0.2)],
+        "accuracy_runs.jsonl": [{"tag": "t", "fold": f, "minutes": 4.0} for f in (0, 1)]
+        + [{"tag": "s", "ratio": r, "fold": 0, "minutes": 10 * r} for r in (0.1, 0.2)],
         "ensemble_runs.jsonl": [
             {"tags": ["t"], "fold": f, "members": [{}, {}], "ensemble": both} for f in (0, 1)
         ],
     }
     for name, lines in records.items():
         (tmp_path / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
-    alone, together = headline.rows(tmp_path)
+    alone, together, one_ratio = headline.rows(tmp_path)
+    assert (one_ratio["runs"], one_ratio["minutes"]) == ("1 × 1", "2")  # 0.2's run alone
     assert alone["values"]["greedy"] == [0.9, 0.9]  # the int8 reading is not PyTorch's
     assert (alone["runs"], alone["minutes"]) == ("2 × 1", "4")
     assert together["values"]["+ vote"] == pytest.approx([0.94, 0.94])

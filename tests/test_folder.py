@@ -271,6 +271,4 @@ def test_one_crop_fixed_twice_under_two_spellings_is_a_problem(tmp_path, write_c
     fixes = tmp_path / "fixes.csv"
     fixes.write_text("file,text\n12345611616.jpg,drop\n./12345611616.jpg,12345611617\n")
     scanned = scan_folder(tmp_path, label_fixes=fixes)
-    assert [p.reason for p in scanned.problems] == [
-        f"named on lines 2 and 3 of {fixes}: keep one"
-    ]
+    assert [p.reason for p in scanned.problems] == [f"named on lines 2 and 3 of {fixes}: keep one"]
