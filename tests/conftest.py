@@ -123,6 +123,12 @@ def real_folder(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_cache(tmp_path_factory):
+    """Digit places are cached per crops: the tests' cache is theirs, not the user's."""
+    os.environ["PLATE_OCR_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny models run fastest on one thread; on a busy machine two threads wait on each other."""

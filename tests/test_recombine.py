@@ -152,3 +152,27 @@ def test_the_vertical_offsets_are_the_best_shift_of_each_cells_row_profile():
                 expected[s, t] = 0 if s == t else int(np.argmax(scores)) - reach
         assert (_offsets(image, cells) == expected).all()
         assert (expected != 0).any()  # the check compares shifts, not zeros
+
+
+def test_digit_places_are_computed_once_per_crops_and_kept(real_folder, monkeypatch, tmp_path):
+    """Every sweep job and preview placed the same crops' digits again (a silent minute)."""
+    from plate_ocr.data import digit_places
+    from plate_ocr.data.folder import PlateFolder, find_splits
+
+    monkeypatch.setenv("PLATE_OCR_CACHE", str(tmp_path / "cache"))
+    crops = PlateFolder(find_splits(real_folder)["train"])
+    calls = []
+    locate = digit_places.locate_digits
+    monkeypatch.setattr(digit_places, "locate_digits", lambda *a: calls.append(1) or locate(*a))
+    first = digit_places.placed_digits(crops.images, crops.labels)
+    again = digit_places.placed_digits(crops.images, crops.labels)
+    assert len(calls) == 1 and len(first) == len(again) == len(crops.labels)
+    for a, b in zip(first, again, strict=True):
+        assert (a is None and b is None) or (np.array_equal(a, b) and a.dtype == b.dtype)
+    # other crops miss; a damaged cache file is placed again, not trusted
+    digit_places.placed_digits(crops.images[1:], crops.labels[1:])
+    assert len(calls) == 2
+    for cached in (tmp_path / "cache").iterdir():
+        cached.write_text("[1, 2")
+    digit_places.placed_digits(crops.images, crops.labels)
+    assert len(calls) == 3

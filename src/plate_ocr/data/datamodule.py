@@ -21,13 +21,13 @@ from lightning_fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset
 
 from plate_ocr.data.augment import build_augmentation
+from plate_ocr.data.digit_places import placed_digits
 from plate_ocr.data.folder import PlateFolder, find_splits
 from plate_ocr.data.mixing import MixedEpochSampler, RatioSchedule, SampleKey
 from plate_ocr.data.model_input import model_pixels, to_batch, to_channels
 from plate_ocr.data.real_split import RealSplit, plate_key
-from plate_ocr.data.recombine import RecombinedPlates, locate_digits
+from plate_ocr.data.recombine import RecombinedPlates
 from plate_ocr.errors import UserError, require_bool
-from plate_ocr.pretrained import PRETRAINED
 from plate_ocr.synth import DEFAULT_FACTORS, Factors, SyntheticPlates
 
 log = logging.getLogger(__name__)
@@ -119,10 +119,7 @@ _WORKER_START = "fork" if sys.platform.startswith("linux") else None
 def _recombined(real: PlateFolder, seed: int) -> RecombinedPlates:
     """The real training crops recombined, their digits placed by the shipped reader (which
     trained on no real crop, so no other fold's plates reach these ones)."""
-    from plate_ocr.reader import PlateReader
-
-    reader = PlateReader(PRETRAINED, device="cpu", constrained=False)
-    cells = locate_digits(reader, real.images, real.labels)
+    cells = placed_digits(real.images, real.labels)
     plates = RecombinedPlates(real.images, real.labels, cells, seed + _RECOMBINED_SEED_OFFSET)
     log.info(
         "recombined plates: %d of %d training crops have digits placed well enough to feed it",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from plate_ocr.data.model_input import prepare
 from plate_ocr.model.codec import BLANK
@@ -120,9 +121,12 @@ def locate_digits(network, images: Sequence[np.ndarray], labels: Sequence[str]) 
     ``MAX_OWN_ERRORS`` digits (its alignment is a guess), or where each of ``VETTING_DRAWS``
     recombinations reads worse against its new label than the crop does against its own
     (cells that cut through a digit); ``network``: a PlateReader."""
-    located = _aligned_cells(network, images, labels)
+    # a bar per step: on two cores this takes a minute or more for a thousand crops
+    progress = tqdm(total=len(images) * (2 + VETTING_DRAWS), desc="placing digits", unit="crop")
+    located = _aligned_cells(network, images, labels, progress)
     bases = [i for i, cells in enumerate(located) if cells is not None]
     readings = network([images[i] for i in bases])
+    progress.update(len(images))
     own = [_errors(r.text, labels[i]) for r, i in zip(readings, bases, strict=True)]
     trial = RecombinedPlates(
         [images[i] for i in bases], [labels[i] for i in bases], [located[i] for i in bases]
@@ -131,11 +135,13 @@ def locate_digits(network, images: Sequence[np.ndarray], labels: Sequence[str]) 
     for draw in range(VETTING_DRAWS):
         made = [trial.recombined(k, np.random.default_rng([draw, k])) for k in range(len(bases))]
         readings = network([image for image, _ in made])
+        progress.update(len(images))
         errors = [_errors(r.text, label) for r, (_, label) in zip(readings, made, strict=True)]
         best = np.minimum(best, errors)
     own = np.array(own)
     for k in np.flatnonzero((best > own) | (own > MAX_OWN_ERRORS)):
         located[bases[k]] = None
+    progress.close()
     return located
 
 
@@ -144,9 +150,10 @@ def _errors(reading: str, label: str) -> int:
     return edit_counts(label, reading)[0]
 
 
-def _aligned_cells(network, images: Sequence[np.ndarray], labels: Sequence[str]) -> list:
+def _aligned_cells(network, images: Sequence[np.ndarray], labels: Sequence[str], progress) -> list:
     located = []
     for start in range(0, len(images), 64):
+        progress.update(len(images[start : start + 64]))
         batch = list(images[start : start + 64])
         pixels = prepare(batch, network.image_size, network.in_channels)
         log_probs = network.log_probs(pixels).numpy()
