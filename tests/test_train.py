@@ -1,6 +1,7 @@
 """The real composition: conf/ composed with overrides, instantiated, and run."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -473,6 +474,12 @@ def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder)
     # the hparams session, written at the start with the metrics it will show
     hparams = run.PluginTagToContent("hparams")
     assert b"val/real/seq_acc" in hparams["_hparams_/experiment"]
+    # the settings that tell runs apart, shares as resolved; not every config key
+    assert b"real share" in hparams["_hparams_/experiment"]
+    assert b"callbacks" not in hparams["_hparams_/experiment"]
+    # no NaN point at step 0 for any metric
+    for tag in tags["scalars"]:
+        assert all(math.isfinite(event.value) for event in run.Scalars(tag)), tag
     assert "custom_scalars__config__" in run.PluginTagToContent("custom_scalars")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import hydra
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from plate_ocr.atomic import write_text
@@ -110,7 +111,8 @@ def train(cfg: DictConfig) -> float:
         "model: %s, %.2f M parameters", cfg.model.net.channels, model.net.num_parameters() / 1e6
     )
     loggers = _instantiate_all(cfg.get("logger"))
-    callbacks = [*_instantiate_all(cfg.get("callbacks")), TensorBoardViews(cfg)]
+    choices = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    callbacks = [*_instantiate_all(cfg.get("callbacks")), TensorBoardViews(cfg, choices=choices)]
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )

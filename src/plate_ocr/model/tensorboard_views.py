@@ -2,8 +2,8 @@
 
 - one chart with real and synthetic validation accuracy, and the sim-to-real gap as its own
   curve (custom scalars layout);
-- the run's settings in the hparams tab with their metrics from the first epoch on (the tab
-  reads the latest value of each metric's scalar, so it fills in as the run goes);
+- the settings that tell runs apart in the hparams tab, with the metrics that matter (the
+  tab reads the latest value of each metric's scalar, so it fills in as the run goes);
 - each source's first training batch, as the network receives it after augmentation.
 Sample predictions per source, errors in red, come from ``PlateRecognizer`` each validation.
 """
@@ -14,16 +14,52 @@ import numpy as np
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
+from torch.utils.tensorboard.summary import hparams
 
 from plate_ocr.gallery import annotated_grid
 
 SOURCES = ("real", "synthetic")
-HPARAM_METRICS = (
-    "val/seq_acc",
-    *(f"{stage}/{source}/seq_acc" for stage in ("val", "test") for source in SOURCES),
-    "val/real/cer",
-    "val/sim_to_real_gap",
-)
+
+
+def run_settings(cfg: DictConfig | dict, datamodule, choices: dict) -> dict:
+    """The settings that tell runs apart, by name, in the order a person compares them:
+    sources and shares, model, input, rate, budget, seed, fold. The shares are the ones the
+    data module resolved, not the config's null."""
+    data, trainer = cfg["data"], cfg["trainer"]
+    real_share = getattr(getattr(datamodule, "schedule", None), "ratio", data.get("real_ratio"))
+    recombined = getattr(getattr(datamodule, "recombined_schedule", None), "ratio", None)
+    settings = {
+        "experiment": choices.get("experiment"),
+        "real crops": data.get("real_dir"),
+        "real share": real_share,
+        "recombined share": recombined if recombined is not None else data.get("recombined_ratio"),
+        "synthetic epochs first": data.get("synthetic_epochs"),
+        "model": choices.get("model") or str(cfg["model"]["net"]["channels"]),
+        "input": "x".join(str(side) for side in data.get("image_size", ())),
+        "start": cfg.get("init_from"),
+        "learning rate": cfg["model"]["optimizer"].get("lr"),
+        "epochs": trainer.get("max_epochs"),
+        "epoch size": data.get("epoch_size"),
+        "seed": cfg.get("seed"),
+        "fold": data.get("real_fold") if data.get("real_dir") else None,
+    }
+    # the hparams tab takes numbers, words and switches; nothing set reads "-"
+    return {
+        k: v if isinstance(v, bool | int | float | str) else ("-" if v is None else str(v))
+        for k, v in settings.items()
+    }
+
+
+def shown_metrics(datamodule) -> list[str]:
+    """The metrics the hparams tab lists: accuracy per source the run is scored on, the
+    real CER and the gap; none for a source it has no crops of (no empty columns)."""
+    sources = getattr(datamodule, "eval_sources", {})
+    metrics = []
+    for stage, split in (("val", "validation"), ("test", "test")):
+        metrics += [f"{stage}/{s}/seq_acc" for s in SOURCES if s in sources.get(split, {})]
+    if "real" in sources.get("validation", {}):
+        metrics += ["val/real/cer", "val/sim_to_real_gap"]
+    return metrics
 
 
 def layout() -> dict:
@@ -41,8 +77,13 @@ def layout() -> dict:
 class TensorBoardViews(pl.Callback):
     """``config``: the run's composed config, shown in the hparams tab (None: none shown)."""
 
-    def __init__(self, config: DictConfig | dict | None = None, samples: int = 16):
-        self.config, self.samples = config, samples
+    def __init__(
+        self,
+        config: DictConfig | dict | None = None,
+        samples: int = 16,
+        choices: dict | None = None,
+    ):
+        self.config, self.samples, self.choices = config, samples, choices or {}
         self._shown: set[str] = set()  # sources whose first training batch is logged
 
     def _writer(self, trainer: pl.Trainer):
@@ -57,11 +98,16 @@ class TensorBoardViews(pl.Callback):
             return
         logger.experiment.add_custom_scalars(layout())
         if self.config is not None:
-            params = self.config
-            if isinstance(params, DictConfig):
-                params = OmegaConf.to_container(params, resolve=True)
-            params = {k: v for k, v in params.items() if k != "hydra"}
-            logger.log_hyperparams(params, dict.fromkeys(HPARAM_METRICS, float("nan")))
+            config = self.config
+            if isinstance(config, DictConfig):
+                config = OmegaConf.to_container(config, resolve=True)
+            settings = run_settings(config, trainer.datamodule, self.choices)
+            # the session alone: the tab reads each metric's latest scalar as the run logs it,
+            # and Lightning's log_hyperparams would write a NaN point of each at step 0
+            metrics = dict.fromkeys(shown_metrics(trainer.datamodule), 0.0)
+            writer = logger.experiment._get_file_writer()
+            for summary in hparams(settings, metrics):
+                writer.add_summary(summary)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         logger = self._writer(trainer)
