@@ -137,9 +137,9 @@ def test_one_cycle_warms_up_to_the_set_rate_then_anneals():
 def test_gallery_marks_errors_red_and_right_readings_green():
     images = np.full((2, 16, 48, 1), 128, np.uint8)
     grid = annotated_grid(images, ["12345", "12345"], ["12345", "12845"], columns=2)
-    assert grid.shape == (16 * 160 // 48 + CAPTION_HEIGHT, 2 * 160, 3)
+    assert grid.shape == (16 * 256 // 48 + CAPTION_HEIGHT, 2 * 256, 3)
     captions = grid[-CAPTION_HEIGHT:]
     captions = captions.astype(int)
-    left, right = captions[:, :160].reshape(-1, 3), captions[:, 160:].reshape(-1, 3)
+    left, right = captions[:, :256].reshape(-1, 3), captions[:, 256:].reshape(-1, 3)
     assert (left[:, 1] > left[:, 0] + 60).any() and not (left[:, 0] > left[:, 1] + 60).any()
     assert (right[:, 0] > right[:, 1] + 60).any()

@@ -8,17 +8,17 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-CAPTION_HEIGHT = 14
+CAPTION_HEIGHT = 24  # room for text a person reads without enlarging
 _BLACK, _GREEN, _RED = (0, 0, 0), (40, 160, 40), (220, 30, 30)
 
 
 def captioned(image: np.ndarray, caption: str, colour=_BLACK) -> np.ndarray:
     """An (H, W, 3) RGB tile with ``caption`` in a white strip below, shrunk to fit."""
     strip = np.full((CAPTION_HEIGHT, image.shape[1], 3), 255, np.uint8)
-    scale = 0.35
+    scale = 0.6
     width = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
     scale *= min(1.0, (image.shape[1] - 4) / max(width, 1))
-    origin = (2, CAPTION_HEIGHT - 4)
+    origin = (2, CAPTION_HEIGHT - 7)
     cv2.putText(strip, caption, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
     return np.vstack([image, strip])
 
@@ -43,7 +43,7 @@ def annotated_grid(
     """(N, H, W, C) uint8 crops -> one RGB grid; each tile shows ``truth>reading`` below it,
     green where the reading is right, red where it is wrong."""
     n, height, width = images.shape[:3]
-    scale = max(width, 160) / width
+    scale = max(width, 256) / width  # wide enough for a caption of two plate numbers
     size = (int(width * scale), int(height * scale))
     tiles = []
     for image, truth, reading in zip(images, truths, readings, strict=True):
