@@ -169,11 +169,13 @@ def test_a_missing_split_says_which_exist(tmp_path, tiny_checkpoint, write_crop,
     assert "Traceback" not in output
 
 
+@pytest.mark.parametrize("name", ["f1.ckpt", "f1.CKPT", "f1.pth"])
 def test_a_folder_without_test_crops_scores_the_fold_the_checkpoint_held_out(
-    tmp_path, tiny_checkpoint, real_folder, caplog
+    tmp_path, tiny_checkpoint, real_folder, caplog, name
 ):
     """LPA has train and validation only: the plates a checkpoint never trained on are its
-    own held-out fold, which it records, so that is what a user gets, with a notice."""
+    own held-out fold, which it records, so that is what a user gets, with a notice. A
+    checkpoint named .CKPT or .pth once skipped this and scored trained plates."""
     from plate_ocr.data.real_split import RealSplit
 
     folder = tmp_path / "no_test"
@@ -182,7 +184,7 @@ def test_a_folder_without_test_crops_scores_the_fold_the_checkpoint_held_out(
         for crop in (real_folder / split).glob("*.jpg"):
             (folder / split / crop.name).write_bytes(crop.read_bytes())
     held_out = {"real_fold": 1, "real_folds": 3, "real_val_split": "validation", "seed": 42}
-    checkpoint = _with_split(tiny_checkpoint, tmp_path / "f1.ckpt", **held_out)
+    checkpoint = _with_split(tiny_checkpoint, tmp_path / name, **held_out)
     cfg = _compose(tmp_path / "run", f"ckpt_path={checkpoint}", f"data.real_dir={folder}")
     real = evaluate(cfg)["sources"]["real"]
     assert real["split"] == "validation (fold 1 of 3)"

@@ -296,3 +296,11 @@ def test_a_verbs_help_imports_neither_torch_nor_lightning(verb):
     assert done.returncode == 0, done.stderr
     assert "usage: plate-ocr" in done.stdout
     assert done.stdout.rstrip().splitlines()[-1] == "[]"
+
+
+def test_one_model_listed_twice_is_not_an_ensemble(tiny_checkpoint, tmp_path):
+    same = tmp_path / "again" / ".." / tiny_checkpoint.name
+    (tmp_path / "again").mkdir()
+    (tmp_path / tiny_checkpoint.name).write_bytes(tiny_checkpoint.read_bytes())
+    with pytest.raises(UserError, match="is listed twice"):
+        PlateReader([tmp_path / tiny_checkpoint.name, same])

@@ -246,7 +246,7 @@ def _trained_split(paths: list[str]) -> tuple[dict | None, set[str]]:
     number, so the seed splits nothing there: seeds of one fold make an ensemble."""
     splits, plates = {}, set()
     for path in paths:
-        if path.endswith(".ckpt"):
+        if Path(path).suffix.lower() != ".onnx":  # .ckpt, .CKPT, .pth, .pt: torch's files
             split = dict(load_checkpoint(path).get(REAL_SPLIT_KEY) or {})
             plates |= set(split.pop(TRAINED_PLATES_KEY, ()))
             split.pop(REAL_DIR_KEY, None)  # the same crops may lie elsewhere now

@@ -73,6 +73,10 @@ class PlateReader:
         models = list(model) if isinstance(model, list | tuple) else [model]
         if not models:
             raise UserError("no model to read with: pass a .ckpt, a .onnx or a list of them")
+        files = [Path(resolve_model(m)).resolve() for m in models if not isinstance(m, CRNN)]
+        twice = sorted({str(f) for f in files if files.count(f) > 1})
+        if twice:  # one model read twice is that model, not an ensemble of two
+            raise UserError(f"{twice[0]} is listed twice: an ensemble needs different models")
         self.networks = [_Network(m, self.device, threads) for m in models]
         self.engine = "+".join(dict.fromkeys(network.engine for network in self.networks))
         inputs = {
