@@ -477,3 +477,46 @@ def test_an_int8_check_has_enough_plates_to_resolve_its_threshold(tmp_path, tiny
     finally:
         verb.accuracy = real_accuracy
     assert plates_checked and min(plates_checked) >= 4 / 0.04  # a loss of 0.04 is 4 plates
+
+
+# 9. Third round: hostile files, numbers and names
+
+
+def test_a_fifo_named_like_an_image_is_named_not_waited_on(tmp_path, tiny_checkpoint, capsys):
+    import os as _os
+
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    _os.mkfifo(folder / "pipe.jpg")
+    assert main(["predict", str(tiny_checkpoint), str(folder)]) == 1  # returns: no hang
+    err = capsys.readouterr().err
+    assert "pipe.jpg: not a regular file" in err
+    with pytest.raises(UserError, match="not a regular file"):
+        from plate_ocr.data.folder import read_rgb
+
+        read_rgb(folder / "pipe.jpg")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["synth", "--preview", "{tmp}/s.png", "--seed", "-1"], "--seed -1: use a whole number"),
+        (["inspect", "{tmp}", "--seed", "-3"], "--seed -3: use a whole number"),
+        (["audit", "{tmp}", "--top", "-3"], "--top -3: show at least 1"),
+        (["synth", "{tmp}/out", "--size", "20000x60000"], "--size 20000x60000 is too large"),
+        (["preview", "{tmp}/kept.png"], "kept.png exists: pass --force"),
+        (["synth", "--preview", "{tmp}/kept.png"], "kept.png exists: pass --force"),
+    ],
+)
+def test_verbs_refuse_bad_numbers_and_keep_existing_pictures(tmp_path, capsys, argv, words):
+    kept = tmp_path / "kept.png"
+    kept.write_bytes(b"an earlier picture")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert kept.read_bytes() == b"an earlier picture"
+
+
+def test_an_empty_real_folder_setting_is_refused_not_trained_without(train_py, monkeypatch):
+    monkeypatch.setenv("PLATE_OCR_REAL_DIR", "")
+    one_line_exit_2(train_py(), "data.real_dir is empty (PLATE_OCR_REAL_DIR")

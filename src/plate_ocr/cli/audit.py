@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path(f"audit-{args.real_dir.resolve().name}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {out} already holds something: name a new folder")
+    if args.top < 1:
+        raise UserError(f"--top {args.top}: show at least 1 suspect")
     if args.folds == 1 or args.folds < 0:
         raise UserError(f"--folds {args.folds}: use 2 or more folds (or 0, the default)")
     scanned = scan_folder(args.real_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 from plate_ocr.data.folder import SPLITS, scan_folder
 from plate_ocr.data.inspect import notes, split_summary, summary_row
 from plate_ocr.data.labels import DROP
+from plate_ocr.errors import UserError
 from plate_ocr.plates import PLATE_LENGTHS
 
 
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: use a whole number, 0 or more")
     scanned = scan_folder(args.path, seed=args.seed, label_fixes=args.label_fixes)
     root = scanned.root
 

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-dir", type=Path, help="a folder of real crops (= data.real_dir)")
     parser.add_argument("--n", type=int, default=8, help="samples per row (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="picks the samples and the effects")
+    parser.add_argument("--force", action="store_true", help="replace an existing OUT.png")
     parser.add_argument(
         "--config-dir", type=Path, default=Path("conf"), help="the conf/ folder (default ./conf)"
     )
@@ -37,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.out}: the preview is written as PNG, name it *.png")
     if args.n < 1:
         raise UserError(f"--n {args.n}: need at least 1 sample per row")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: use a whole number, 0 or more")
+    if args.out.exists() and not args.force:
+        raise UserError(f"{args.out} exists: pass --force to replace it, or name another")
     overrides = list(args.overrides)
     if args.real_dir is not None:
         overrides.append(f"data.real_dir={args.real_dir}")

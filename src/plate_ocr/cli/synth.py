@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 
 from plate_ocr.atomic import write_text
+from plate_ocr.data.folder import MAX_CROP_SIDE
 from plate_ocr.errors import UserError
 from plate_ocr.synth.camera import render_sample
 from plate_ocr.synth.writer import SPLITS, claim_folder, surplus, write_sheet, write_split
@@ -51,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="remove the images past smaller counts in OUT; with --fit: overwrite --out",
+        help="remove the images past smaller counts in OUT; with --fit: overwrite --out; "
+        "with --preview: overwrite the sheet",
     )
     parser.add_argument(
         "--skip-bad", action="store_true", help="with --fit: skip bad crops with a warning"
@@ -65,10 +67,14 @@ def _size(text: str) -> tuple[int, int]:
         raise UserError(f"--size {text!r} is not HxW; write e.g. --size 64x200") from None
     if h < 16 or w < 32:
         raise UserError(f"--size {text} is too small; use at least 16x32")
+    if max(h, w) > MAX_CROP_SIDE:  # a plate crop, not a photo: the readers refuse larger
+        raise UserError(f"--size {text} is too large; use at most {MAX_CROP_SIDE} px a side")
     return h, w
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: use a whole number, 0 or more")
     if args.fit is not None:
         return _fit(args)
     for flag, given in (("--out", args.fit_out), ("--skip-bad", args.skip_bad)):
@@ -78,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.preview is not None:
         if args.count < 1:
             raise UserError(f"--count must be at least 1, got {args.count}")
+        if args.preview.exists() and not args.force:
+            raise UserError(f"--preview {args.preview} exists: pass --force to replace it")
         write_sheet(args.preview, [render_sample(args.seed, i, size)[0] for i in range(args.count)])
         print(f"wrote {args.count} samples to {args.preview}")
         return 0

@@ -246,6 +246,11 @@ class PlateDataModule(pl.LightningDataModule):
             raise UserError(
                 f"data.image_size={list(image_size)}: use [height, width], e.g. [32, 160]"
             )
+        if real_dir is not None and not str(real_dir).strip():
+            raise UserError(
+                "data.real_dir is empty (PLATE_OCR_REAL_DIR set to nothing?): name a folder of "
+                "crops, or unset PLATE_OCR_REAL_DIR to train on synthetic plates alone"
+            )
         # recombined by default, unless the shares are the user's
         self.recombined_by_default = bool(
             recombined_ratio is None and real_dir and real_ratio is None and not real_ratio_schedule

@@ -9,6 +9,7 @@ reason, unless ``skip_bad`` turns that into one counted warning.
 from __future__ import annotations
 
 import logging
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,10 @@ def read_rgb(path: Path) -> np.ndarray:
     orientation applied. Its size is checked from the file and the header first, so a photo
     or a bomb (a small file declaring a huge image) is refused before it fills memory."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+            raise UserError(f"{path}: not a regular file (a pipe or a device): remove it")
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             raise UserError(
                 f"{path}: {size / 2**20:.0f} MB is not a plate crop (at most "

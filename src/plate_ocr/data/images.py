@@ -34,7 +34,9 @@ def image_files(inputs: list[Path]) -> Iterator[Path | UserError]:
         if path.is_dir():
             found = 0
             for file in _walk(path):
-                if is_image(file):
+                if is_image(file) and not file.is_file():  # a FIFO named .jpg would block
+                    yield UserError(f"{file}: not a regular file (a pipe or a device)")
+                elif is_image(file):
                     found += 1
                     yield file
                 elif is_unread_image(file):
@@ -43,6 +45,8 @@ def image_files(inputs: list[Path]) -> Iterator[Path | UserError]:
                 yield UserError(f"{path}: no plate crop images in this folder")
         elif path.is_file():
             yield path
+        elif path.exists():
+            yield UserError(f"{path}: not a regular file (a pipe or a device)")
         else:
             yield UserError(f"{path}: no such file or folder")
 
