@@ -264,7 +264,9 @@ def test_export_keeps_an_existing_onnx_file(tmp_path, tiny_checkpoint, capsys):
         ("seed=-1", "seed=-1: use a whole number"),
         ("data.num_workers=-1", "data.num_workers=-1: use a whole number, 0 or more"),
         ("data.synthetic_val_size=-1", "data.synthetic_val_size=-1"),
-        ("model.optimizer.lr=-1", "model.optimizer: Invalid learning rate"),
+        ("model.optimizer.lr=-1", "model.optimizer.lr=-1: give a learning rate above 0"),
+        ("model.optimizer.lr=inf", "model.optimizer.lr=inf: give a learning rate above 0"),
+        ("model.optimizer.lr=abc", "model.optimizer.lr=abc: give a learning rate above 0"),
         ("trainer.max_epochs=-1", "trainer.max_epochs=-1: give a number of epochs"),
     ],
 )

@@ -138,3 +138,14 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path, run_script):
     _one_line_exit_2(run, "hydra.run.dir=", "cannot create the output folder")
     run = run_script("evaluate.py", "ckpt_path=x.ckpt", f"hydra.run.dir={blocker / 'run'}")
     _one_line_exit_2(run, "hydra.run.dir=", "cannot create the output folder")
+
+
+def test_weights_that_are_no_longer_finite_are_never_saved(tmp_path):
+    from plate_ocr.errors import UserError
+    from plate_ocr.model.checkpoint_io import AtomicCheckpointIO
+
+    last = tmp_path / "last.ckpt"
+    broken = {"epoch": 1, "state_dict": {"w": torch.tensor([1.0, float("inf")])}}
+    with pytest.raises(UserError, match="no longer finite"):
+        AtomicCheckpointIO().save_checkpoint(broken, last)
+    assert not last.exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import signal
 import threading
 import warnings
@@ -89,6 +90,10 @@ def train(cfg: DictConfig) -> float:
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
         raise UserError(f"seed={cfg.seed}: use a whole number from 0 to 2**32 - 1")
     test = require_bool("test", cfg.get("test", True))
+    rate = OmegaConf.select(cfg, "model.optimizer.lr")
+    number = isinstance(rate, int | float) and not isinstance(rate, bool)
+    if rate is not None and not (number and math.isfinite(rate) and rate > 0):
+        raise UserError(f"model.optimizer.lr={rate}: give a learning rate above 0, e.g. 0.002")
     accelerator = cfg.trainer.get("accelerator")
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise UserError(
