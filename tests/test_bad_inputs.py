@@ -522,3 +522,16 @@ def test_verbs_refuse_bad_numbers_and_keep_existing_pictures(tmp_path, capsys, a
 def test_an_empty_real_folder_setting_is_refused_not_trained_without(train_py, monkeypatch):
     monkeypatch.setenv("PLATE_OCR_REAL_DIR", "")
     one_line_exit_2(train_py(), "data.real_dir is empty (PLATE_OCR_REAL_DIR")
+
+
+def test_one_checkpoint_listed_twice_is_not_reported_as_an_ensemble(
+    tmp_path, tiny_checkpoint, run_script
+):
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path=[{tiny_checkpoint},{tiny_checkpoint}]",
+        f"hydra.run.dir={tmp_path / 'report'}",
+        "data.synthetic_test_size=4",
+    )
+    one_line_exit_2(run, "is listed 2 times: an ensemble needs different models")
+    assert not (tmp_path / "report").exists()

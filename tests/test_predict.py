@@ -302,5 +302,5 @@ def test_one_model_listed_twice_is_not_an_ensemble(tiny_checkpoint, tmp_path):
     same = tmp_path / "again" / ".." / tiny_checkpoint.name
     (tmp_path / "again").mkdir()
     (tmp_path / tiny_checkpoint.name).write_bytes(tiny_checkpoint.read_bytes())
-    with pytest.raises(UserError, match="is listed twice"):
-        PlateReader([tmp_path / tiny_checkpoint.name, same])
+    with pytest.raises(UserError, match="is listed 2 times"):
+        PlateReader.distinct([tmp_path / tiny_checkpoint.name, same])

@@ -207,7 +207,7 @@ def evaluate(cfg: DictConfig) -> dict:
     paths = [str(path) for path in cfg.ckpt_path] if listed else [str(cfg.ckpt_path)]
     constrained = require_bool("constrained_decoding", cfg.constrained_decoding)
     vote = require_bool("framing_vote", cfg.framing_vote)
-    reader = PlateReader(paths, constrained=constrained, vote=vote)
+    reader = PlateReader(PlateReader.distinct(paths), constrained=constrained, vote=vote)
     report = {
         "checkpoint": paths[0] if len(paths) == 1 else paths,
         "engine": reader.engine,

@@ -73,10 +73,6 @@ class PlateReader:
         models = list(model) if isinstance(model, list | tuple) else [model]
         if not models:
             raise UserError("no model to read with: pass a .ckpt, a .onnx or a list of them")
-        files = [Path(resolve_model(m)).resolve() for m in models if not isinstance(m, CRNN)]
-        twice = sorted({str(f) for f in files if files.count(f) > 1})
-        if twice:  # one model read twice is that model, not an ensemble of two
-            raise UserError(f"{twice[0]} is listed twice: an ensemble needs different models")
         self.networks = [_Network(m, self.device, threads) for m in models]
         self.engine = "+".join(dict.fromkeys(network.engine for network in self.networks))
         inputs = {
@@ -97,6 +93,17 @@ class PlateReader:
         if onnx_only and threads and threads > 1 and not self.device.startswith("cuda"):
             self._pool = ThreadPoolExecutor(threads, thread_name_prefix="plate-reader")
             self._threads = threads
+
+    @staticmethod
+    def distinct(models: Sequence[str | Path]) -> list[str | Path]:
+        """``models`` as a user listed them, refused when they are one file listed again and
+        again: that reads as that model, and would be reported as an ensemble."""
+        files = {Path(resolve_model(m)).resolve() for m in models}
+        if len(models) > 1 and len(files) == 1:
+            raise UserError(
+                f"{files.pop()} is listed {len(models)} times: an ensemble needs different models"
+            )
+        return list(models)
 
     @classmethod
     def load(cls, path: str | Path | Sequence[str | Path] = PRETRAINED, **options) -> PlateReader:

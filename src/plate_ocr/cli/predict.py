@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     model, args.inputs = _split_model(args.inputs)
     reader = PlateReader(
-        [model, *args.ensemble],
+        PlateReader.distinct([model, *args.ensemble]),
         constrained=args.constrained,
         device=args.device,
         vote=args.vote,
