@@ -50,8 +50,21 @@ ROWS = [
     ("**the shipped reader** (no real crop)", "`PlateReader.load()`", "25 × 24,000",
      ["pretrained"]),
 ]  # fmt: skip
+# the design card's own commands, as it writes them (each fine-tunes the shipped reader, as
+# the default does, with recombining off since a share is given), in a block of their own
+CARD_ROWS = [
+    ("the design card's **80/20**: 80 % synthetic, 20 % real", "`data.real_ratio=0.2`",
+     "6 × 10,000", ["card-sweep@0.2"]),
+    ("the card's ratio sweep: 10 % real", "`data.real_ratio=0.1`", "6 × 10,000",
+     ["card-sweep@0.1"]),
+    ("the card's ratio sweep: 30 % real", "`data.real_ratio=0.3`", "6 × 10,000",
+     ["card-sweep@0.3"]),
+    ("the card's large network, from scratch", "`data.real_ratio=0.3 model=crnn_large`",
+     "12 × 10,000", ["card-large"]),
+]  # fmt: skip
 READINGS = {"greedy": "greedy", "constrained": "constrained", "+ vote": "constrained, vote"}
 MARKERS = ("<!-- headline -->", "<!-- /headline -->")
+CARD_MARKERS = ("<!-- card -->", "<!-- /card -->")
 DOCUMENTS = (REPO / "README.md", REPO / "docs" / "results.md")
 
 
@@ -65,7 +78,7 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def rows(results: Path, labels: str = PUBLISHED) -> list[dict]:
+def rows(results: Path, labels: str = PUBLISHED, spec: list | None = None) -> list[dict]:
     readings = [
         r
         for r in _jsonl(results / READINGS_FILE)
@@ -79,7 +92,7 @@ def rows(results: Path, labels: str = PUBLISHED) -> list[dict]:
                 minutes.setdefault(_setting(run), []).append(run["minutes"])
     ensembles = _jsonl(results / "ensemble_runs.jsonl") if labels == PUBLISHED else []
     table = []
-    for recipe, command, budget, tags in ROWS:
+    for recipe, command, budget, tags in ROWS if spec is None else spec:
         runs = [r for r in readings if r["tag"] in tags or _setting(r) in tags]
         together = [e for e in ensembles if [f"ensemble:{t}" for t in e["tags"]] == tags]
         runs += [{"fold": e["fold"], "seq_acc": e["ensemble"]} for e in together]
@@ -116,15 +129,15 @@ def markdown(table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_between_markers(path: Path, text: str) -> None:
-    """Replace what lies between ``MARKERS`` in ``path`` with ``text`` (atomically)."""
+def write_between_markers(path: Path, text: str, markers: tuple[str, str] = MARKERS) -> None:
+    """Replace what lies between ``markers`` in ``path`` with ``text`` (atomically)."""
     from plate_ocr.atomic import write_text
 
     document = path.read_text()
-    start, end = (document.find(marker) for marker in MARKERS)
+    start, end = (document.find(marker) for marker in markers)
     if start < 0 or end < start:
-        sys.exit(f"{path}: no {MARKERS[0]} ... {MARKERS[1]} lines to write the table between")
-    write_text(path, f"{document[: start + len(MARKERS[0])]}\n{text}{document[end:]}")
+        sys.exit(f"{path}: no {markers[0]} ... {markers[1]} lines to write the table between")
+    write_text(path, f"{document[: start + len(markers[0])]}\n{text}{document[end:]}")
 
 
 def plot(table: list[dict], path: Path) -> None:
@@ -135,20 +148,22 @@ def plot(table: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    figure, axis = plt.subplots(figsize=(7.5, 3.8))
-    positions = np.arange(len(table))
-    width = 0.27
+    figure, axis = plt.subplots(figsize=(7.5, 0.5 * len(table) + 1.2))
+    positions = np.arange(len(table))[::-1]  # the first row on top, as in the table
+    height = 0.27
     for i, reading in enumerate(READINGS):
         values = [row["values"][reading] for row in table]
         means = [statistics.mean(v) for v in values]
         spreads = [statistics.stdev(v) if len(v) > 1 else 0 for v in values]
-        axis.bar(positions + (i - 1) * width, means, width, yerr=spreads, capsize=3, label=reading)
-    axis.set_xticks(positions, [row["recipe"].replace("**", "") for row in table], rotation=20,
-                    ha="right", fontsize=8)  # fmt: skip
-    axis.set_ylim(0.7, 1.04)
-    axis.set_ylabel("unseen real plates read exactly")
-    axis.grid(axis="y", alpha=0.3)
-    axis.legend(loc="upper center", fontsize=8, ncol=3)
+        axis.barh(
+            positions - (i - 1) * height, means, height, xerr=spreads, capsize=2, label=reading
+        )
+    # horizontal bars: each recipe's name reads level, beside its bars
+    axis.set_yticks(positions, [row["recipe"].replace("**", "") for row in table], fontsize=8)
+    axis.set_xlim(0.7, 1.0)
+    axis.set_xlabel("unseen real plates read exactly")
+    axis.grid(axis="x", alpha=0.3)
+    axis.legend(loc="lower right", fontsize=8)
     axis.set_title("LPA crops, 5 plate-disjoint folds; mean ± std over folds and seeds", fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,10 +184,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     table = rows(args.results, args.labels)
-    print(markdown(table))
+    card = rows(args.results, args.labels, CARD_ROWS)
+    print(markdown(table) + "\nThe design card's commands:\n\n" + markdown(card))
     if args.write:
         for document in DOCUMENTS:
             write_between_markers(document, markdown(table))
+            write_between_markers(document, markdown(card), CARD_MARKERS)
     plot(table, args.plot)
     print(f"(plot: {args.plot})")
 

@@ -274,6 +274,7 @@ def test_the_documents_have_the_headline_markers():
     for document in _load("headline").DOCUMENTS:
         text = document.read_text()
         assert text.count("<!-- headline -->") == 1 and text.count("<!-- /headline -->") == 1
+        assert text.count("<!-- card -->") == 1 and text.count("<!-- /card -->") == 1
 
 
 @pytest.mark.slow
