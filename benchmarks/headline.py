@@ -163,11 +163,11 @@ def plot(table: list[dict], path: Path) -> None:
     axis.set_xlim(0.7, 1.0)
     axis.set_xlabel("unseen real plates read exactly")
     axis.grid(axis="x", alpha=0.3)
-    axis.legend(loc="lower right", fontsize=8)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
     axis.set_title("LPA crops, 5 plate-disjoint folds; mean ± std over folds and seeds", fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, metadata={"Date": None})
+    figure.savefig(path, metadata={"Date": None}, bbox_inches="tight")
 
 
 def main() -> None:
