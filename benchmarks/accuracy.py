@@ -67,13 +67,15 @@ def _trained_ratio(run_dir: Path) -> float | None:
     return OmegaConf.load(run_dir / ".hydra" / "config.yaml").data.real_ratio
 
 
-def _records(results: Path, tag: str, extra: list[str]) -> list[dict]:
+def _records(results: Path, tag: str, extra: list[str] | None) -> list[dict]:
+    """The valid records of ``tag`` with these extras (None: whatever their extras)."""
     path = results / RUNS_FILE
     if not path.is_file():
         return []
     records = [json.loads(line) for line in path.read_text().splitlines() if line]
     # a record marked invalid (what it says it measured is not what ran) is kept, not used
-    return [r for r in records if r["tag"] == tag and r["extra"] == extra and "invalid" not in r]
+    wanted = [r for r in records if r["tag"] == tag and extra in (None, r["extra"])]
+    return [r for r in wanted if "invalid" not in r]
 
 
 def _commit() -> str:
@@ -226,9 +228,11 @@ def table(records: list[dict]) -> str:
     return "\n".join(markdown_table(["real ratio", "folds", *COLUMNS, "minutes"], rows)) + "\n"
 
 
-def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:
-    """Real and synthetic accuracy against the ratio; ``baseline`` (real-only runs measured
-    under another tag: they train no synthetic plate) as a dashed line with its spread."""
+def plot(records: list[dict], path: Path, references: dict[str, list[dict]] | None = None) -> None:
+    """Real accuracy on unseen plates against the ratio, each run a dot and each ratio's
+    mean ± std over its folds and seeds; synthetic accuracy beside it; ``references`` (a
+    label: another tag's runs, as real-only or the default) as dashed lines with their
+    spread. The y axis fits the values: on 0-1 the differences that matter flatten."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -238,7 +242,8 @@ def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:
     import numpy as np
 
     ratios = sorted({r["ratio"] for r in records})
-    figure, axis = plt.subplots(figsize=(6, 3.6))
+    figure, axis = plt.subplots(figsize=(6.4, 3.8))
+    shown = []
     for metric, label in (
         ("val/real/seq_acc", "real, unseen plates"),
         ("val/synthetic/seq_acc", "synthetic"),
@@ -249,22 +254,32 @@ def plot(records: list[dict], path: Path, baseline: list[dict] = ()) -> None:
         ]
         means = [np.mean(v) if v else np.nan for v in values]
         stds = [np.std(v, ddof=1) if len(v) > 1 else 0 for v in values]
-        axis.errorbar(ratios, means, yerr=stds, marker="o", capsize=4, label=label)
-    if baseline:
-        real = [r["metrics"]["val/real/seq_acc"] for r in baseline]
+        line = axis.errorbar(ratios, means, yerr=stds, marker="o", capsize=4, label=label)
+        dots = [(x, y) for x, v in zip(ratios, values, strict=True) for y in v]
+        axis.scatter(*zip(*dots, strict=True), s=10, alpha=0.4, color=line[0].get_color())
+        shown += [y for _, y in dots]
+    for (label, runs), colour in zip(
+        (references or {}).items(), ("grey", "tab:purple", "tab:brown"), strict=False
+    ):
+        real = [r["metrics"]["val/real/seq_acc"] for r in runs]
         mean, spread = np.mean(real), np.std(real, ddof=1) if len(real) > 1 else 0
-        axis.axhline(mean, color="grey", linestyle="--", label="real only (ratio 1)")
-        axis.axhspan(mean - spread, mean + spread, color="grey", alpha=0.15)
-    axis.set_xlabel("real ratio (fraction of each training epoch)")
-    axis.set_ylabel("plates read exactly")
-    axis.set_ylim(0, 1)
+        axis.axhline(mean, color=colour, linestyle="--", label=f"{label} ({len(real)} runs)")
+        axis.axhspan(mean - spread, mean + spread, color=colour, alpha=0.12)
+        shown += [mean - spread, mean + spread]
+    low, high = min(shown), max(shown)
+    margin = max(0.01, 0.08 * (high - low))
+    axis.set_ylim(max(0.0, low - margin), min(1.0, high + margin))
+    axis.set_xlabel("data.real_ratio (share of each training epoch)")
+    axis.set_ylabel("plates read exactly (greedy)")
     axis.grid(alpha=0.3)
-    axis.legend(loc="lower right")
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, fontsize=8)
     folds = len({r["fold"] for r in records})
-    axis.set_title(f"the default recipe; mean ± std over {folds} folds", fontsize=10)
+    axis.set_title(
+        f"{len(records)} runs on {folds} plate-disjoint folds; mean ± std per ratio", fontsize=10
+    )
     figure.tight_layout()
     with replacing(path) as temporary:
-        figure.savefig(temporary, metadata={"Date": None})
+        figure.savefig(temporary, metadata={"Date": None}, bbox_inches="tight")
 
 
 def main() -> None:
@@ -284,7 +299,16 @@ def main() -> None:
         "--runs-dir", type=Path, default=REPO / "outputs" / "benchmarks", help="run folders"
     )
     parser.add_argument(
-        "--baseline-tag", help="draw the real-only runs (ratio 1) of this tag as a baseline"
+        "--reference",
+        action="append",
+        default=[],
+        metavar="TAG=LABEL",
+        help="draw another tag's runs (every seed) as a dashed line, e.g. real6b='real only'",
+    )
+    parser.add_argument(
+        "--all-extras",
+        action="store_true",
+        help="table and plot every run of the tag, whatever its extras (the seeds of a setting)",
     )
     parser.add_argument("--report-only", action="store_true", help="print the table, train nothing")
     parser.add_argument("--plot", type=Path, help="draw accuracy against the ratio to this .svg")
@@ -294,15 +318,16 @@ def main() -> None:
         args.workers = 1
     if not args.report_only:
         run_missing(args)
-    records = _records(args.results, args.tag, args.extra)
+    records = _records(args.results, args.tag, None if args.all_extras else args.extra)
     if not records:
         sys.exit(f"no runs recorded for tag {args.tag!r} in {args.results / RUNS_FILE}")
     print(table(records))
     if args.plot:
-        baseline = []
-        if args.baseline_tag:
-            baseline = [r for r in _records(args.results, args.baseline_tag, []) if r["ratio"] == 1]
-        plot(records, args.plot, baseline)
+        references = {}
+        for reference in args.reference:
+            tag, _, label = reference.partition("=")
+            references[label or tag] = _records(args.results, tag, None)
+        plot(records, args.plot, references)
         print(f"(plot: {args.plot})")
 
 
