@@ -267,6 +267,16 @@ def test_export_keeps_an_existing_onnx_file(tmp_path, tiny_checkpoint, capsys):
         ("model.optimizer.lr=-1", "model.optimizer.lr=-1: give a learning rate above 0"),
         ("model.optimizer.lr=inf", "model.optimizer.lr=inf: give a learning rate above 0"),
         ("model.optimizer.lr=abc", "model.optimizer.lr=abc: give a learning rate above 0"),
+        # types, from one schema, before any work (they once ran truncated or failed late)
+        ("data.real_fold=1.5", "data.real_fold=1.5: use a whole number, 0 or more, or null"),
+        ("data.image_size=32", "data.image_size=32: use [height, width] in whole pixels"),
+        ("data.image_size=[a,b]", "data.image_size=[a,b]: use [height, width]"),
+        ("data.image_size=[32.9,128.7]", "data.image_size=[32.9,128.7]: use [height, width]"),
+        ("data.real_folds=abc", "data.real_folds=abc: use a whole number, 2 or more"),
+        ("trainer.precision=foo", "trainer.precision=foo: use one of 32-true"),
+        ("optimized_metric=val/seq_ac", "optimized_metric=val/seq_ac: name a logged metric"),
+        ("data.real_ratio_schedule=[0.1,0.5]", "data.real_ratio_schedule=[0.1,0.5]: write"),
+        ("data.channels=2", "data.channels=2: use 1 (grey) or 3"),
         ("trainer.max_epochs=-1", "trainer.max_epochs=-1: give a number of epochs"),
     ],
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import signal
 import threading
 import warnings
@@ -22,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from plate_ocr.atomic import write_text
+from plate_ocr.config_check import check_config
 from plate_ocr.errors import UserError, require_bool
 from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import check_resumable, init_weights
@@ -81,19 +81,8 @@ def _sigterm_as_ctrl_c():
 
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, write ``metrics.json``; return ``cfg.optimized_metric``."""
-    max_epochs = cfg.trainer.get("max_epochs")
-    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 1:
-        raise UserError(
-            f"trainer.max_epochs={max_epochs}: give a number of epochs, 1 or more (the "
-            "learning-rate schedule is sized to the run, so it needs an end)"
-        )
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
-        raise UserError(f"seed={cfg.seed}: use a whole number from 0 to 2**32 - 1")
+    check_config(cfg)  # every key's type and range, before any work
     test = require_bool("test", cfg.get("test", True))
-    rate = OmegaConf.select(cfg, "model.optimizer.lr")
-    number = isinstance(rate, int | float) and not isinstance(rate, bool)
-    if rate is not None and not (number and math.isfinite(rate) and rate > 0):
-        raise UserError(f"model.optimizer.lr={rate}: give a learning rate above 0, e.g. 0.002")
     accelerator = cfg.trainer.get("accelerator")
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise UserError(
