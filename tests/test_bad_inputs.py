@@ -545,3 +545,13 @@ def test_one_checkpoint_listed_twice_is_not_reported_as_an_ensemble(
     )
     one_line_exit_2(run, "is listed 2 times: an ensemble needs different models")
     assert not (tmp_path / "report").exists()
+
+
+def test_evaluate_checks_its_settings_from_the_same_schema(tmp_path, tiny_checkpoint, run_script):
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path={tiny_checkpoint}",
+        "data.batch_size=abc",
+        f"hydra.run.dir={tmp_path / 'report'}",
+    )
+    one_line_exit_2(run, "data.batch_size=abc: use a whole number, 1 or more")

@@ -87,6 +87,20 @@ TRAIN_SCHEMA: dict[str, Rule] = {
 }
 
 
+# what evaluate.py reads of the same keys
+EVALUATE_SCHEMA = {
+    key: TRAIN_SCHEMA[key]
+    for key in (
+        "seed",
+        "data.real_fold",
+        "data.real_folds",
+        "data.batch_size",
+        "data.num_workers",
+        "data.synthetic_test_size",
+    )
+}
+
+
 def check_config(cfg: DictConfig, schema: dict[str, Rule] = TRAIN_SCHEMA) -> None:
     """Refuse the first setting the schema does not accept, naming the key and the fix."""
     for key, (accepts, fix) in schema.items():

@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from plate_ocr.atomic import replacing, write_text
+from plate_ocr.config_check import EVALUATE_SCHEMA, check_config
 from plate_ocr.data.datamodule import REAL_DIR_KEY, TRAINED_PLATES_KEY
 from plate_ocr.data.folder import SPLITS, PlateFolder
 from plate_ocr.data.model_input import resize
@@ -201,6 +202,7 @@ def score(reader: PlateReader, source: Source, batch_size: int) -> SourceScore:
 def evaluate(cfg: DictConfig) -> dict:
     """Score ``cfg.ckpt_path`` (one model, or a list read as an ensemble) on each source,
     write the reports in ``cfg.paths.output_dir``."""
+    check_config(cfg, EVALUATE_SCHEMA)
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     listed = OmegaConf.is_list(cfg.ckpt_path)
