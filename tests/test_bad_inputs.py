@@ -555,3 +555,24 @@ def test_evaluate_checks_its_settings_from_the_same_schema(tmp_path, tiny_checkp
         f"hydra.run.dir={tmp_path / 'report'}",
     )
     one_line_exit_2(run, "data.batch_size=abc: use a whole number, 1 or more")
+
+
+@pytest.mark.parametrize("row", ["../outside/12345611616.jpg", "{abs}"])
+def test_labels_csv_names_only_files_inside_its_folder(tmp_path, write_crop, row):
+    """A row naming ../x or an absolute path read an image from outside into training."""
+    from plate_ocr.data.folder import scan_folder
+
+    outside = write_crop(tmp_path / "outside" / "12345611616.jpg")
+    folder = tmp_path / "crops"
+    write_crop(folder / "0730011107.jpg")
+    name = row.format(abs=outside)
+    (folder / "labels.csv").write_text(
+        f"filename,text\n0730011107.jpg,0730011107\n{name},12345611616\n"
+    )
+    scanned = scan_folder(folder)
+    assert [p for p, _ in scanned.splits["train"] + scanned.splits["validation"]] == [
+        folder / "0730011107.jpg"
+    ]
+    assert any(
+        "outside" in p.reason and "list only its own files" in p.reason for p in scanned.problems
+    )

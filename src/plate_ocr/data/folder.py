@@ -179,7 +179,13 @@ def _read_directory(directory: Path) -> tuple[list[Sample], list[Problem]]:
             path = directory / filename
             where = f"{LABELS_CSV} line {line}"
             first = lines_of.setdefault(path.resolve(), (line, filename))
-            if first[0] != line:
+            if not path.resolve().is_relative_to(directory.resolve()):  # ../x, /etc/x, a link out
+                found.append(
+                    Problem(
+                        path, f"named in {where} but outside {directory}: list only its own files"
+                    )
+                )
+            elif first[0] != line:
                 twice.add(path.resolve())
                 found.append(
                     Problem(
