@@ -303,10 +303,34 @@ def test_damaged_checkpoints_are_one_line(tmp_path, tiny_checkpoint, capsys):
     edited = torch.load(tiny_checkpoint, weights_only=True)
     edited["net_config"]["hidden"] = 32  # the weights are for 16
     torch.save(edited, tmp_path / "edited.ckpt")
-    with pytest.raises(UserError, match="edited.ckpt: its weights do not fit the network"):
+    with pytest.raises(UserError, match="edited.ckpt: its net_config describes .* damaged or"):
         load_network(tmp_path / "edited.ckpt")
     assert main(["predict", str(tmp_path / "edited.ckpt"), str(tmp_path)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+    # a config that would allocate tens of GB is refused before anything is built
+    edited["net_config"]["hidden"] = 60000
+    torch.save(edited, tmp_path / "huge.ckpt")
+    with pytest.raises(UserError, match="huge.ckpt: its net_config describes"):
+        load_network(tmp_path / "huge.ckpt")
+    # weights that are not tensors, or not a mapping
+    for name, weights in (("list", [1, 2]), ("words", {"net.w": "x"})):
+        torch.save(edited | {"state_dict": weights}, tmp_path / f"{name}.ckpt")
+        with pytest.raises(UserError, match="state_dict is not a set of weights"):
+            load_network(tmp_path / f"{name}.ckpt")
+
+
+def test_a_checkpoint_that_unpacks_to_gigabytes_is_refused_unread(tmp_path, monkeypatch):
+    import zipfile
+
+    from plate_ocr.model import checkpoint
+
+    bomb = tmp_path / "bomb.ckpt"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data/0", b"\0" * (4 << 20))  # 4 MB of zeros, a few KB packed
+    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 1 << 20)
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(UserError, match="bomb.ckpt: holds over 1 MB unpacked"):
+        checkpoint.load_checkpoint(bomb)
 
 
 def _exported(tmp_path, tiny_checkpoint) -> Path:

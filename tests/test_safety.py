@@ -71,7 +71,7 @@ def test_crnn_says_which_sizes_work():
     [
         ("data.real_ratio=abc", ["data.real_ratio=abc", "between 0 and 1"]),
         ("data.batch_size=0", ["data.batch_size=0"]),
-        ("data.image_size=[0,0]", ["data.image_size=[0, 0]"]),
+        ("data.image_size=[0,0]", ["data.image_size=[0,0]"]),
         ("+data.synthetic_factors.glyph_jitter=1.5", ["glyph_jitter=1.5", "from 0 to 0.5"]),
         ("+data.synthetic_factors.wilaya_weights={99: 1}", ["wilaya_weights=", "01-69"]),
     ],

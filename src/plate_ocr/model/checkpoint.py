@@ -8,6 +8,7 @@ the name ``pretrained`` stands for the one shipped in the package.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import torch
@@ -18,6 +19,8 @@ from plate_ocr.model.crnn import renamed_legacy_weights
 from plate_ocr.model.networks import build_network
 from plate_ocr.pretrained import PRETRAINED_FILE, resolve_model
 
+# the largest network here is tens of MB with its optimizer state: past this, not a reader
+MAX_CHECKPOINT_BYTES = 1 << 30
 # where PlateDataModule.state_dict() lands in a Lightning checkpoint: the real split trained on
 REAL_SPLIT_KEY = "PlateDataModule"
 
@@ -39,8 +42,14 @@ def load_checkpoint(path: str | Path) -> dict:
         )
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found; pass the path of a .ckpt file")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise UserError(f"{path}: the checkpoint is empty (0 bytes); use another one")
+    if max(size, _unpacked_size(path)) > MAX_CHECKPOINT_BYTES:
+        raise UserError(
+            f"{path}: holds over {MAX_CHECKPOINT_BYTES // 2**20} MB unpacked, far more than any "
+            "plate reader's weights: not a plate-ocr checkpoint, or a crafted one"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError and others for unsafe payloads
@@ -48,6 +57,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("net_config"), dict):
         raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
+    weights = checkpoint.get("state_dict", {})
+    if not isinstance(weights, dict) or not all(
+        isinstance(v, torch.Tensor) for v in weights.values()
+    ):
+        raise UserError(f"{path}: its state_dict is not a set of weights (damaged or edited)")
     checkpoint["state_dict"] = renamed_legacy_weights(checkpoint.get("state_dict", {}), "net.")
     return checkpoint
 
@@ -79,17 +93,38 @@ def _load_state(net: nn.Module, state: dict, path: str | Path) -> None:
         ) from error
 
 
-def _build(config: dict, path: str | Path) -> nn.Module:
+def _build(config: dict, path: str | Path, weights: dict | None = None) -> nn.Module:
+    """The network ``config`` describes; with ``weights``, sized on no memory first and
+    refused unless it holds as many as the file does (a config edited to hidden=60000
+    would otherwise allocate tens of GB before the weights are found not to fit)."""
     try:
+        if weights is not None:
+            with torch.device("meta"):
+                planned = sum(p.numel() for p in build_network(config).state_dict().values())
+            held = sum(v.numel() for v in weights.values())
+            if planned != held:
+                raise UserError(
+                    f"{path}: its net_config describes {planned:,} weights, the file holds "
+                    f"{held:,}: damaged or edited; use another one"
+                )
         return build_network(config)
-    except TypeError as error:  # a key the network does not take
+    except (TypeError, ValueError) as error:  # a key or value the network does not take
         raise UserError(f"{path}: its net_config is not a network's ({error})") from error
+
+
+def _unpacked_size(path: Path) -> int:
+    """What a checkpoint (a zip archive, as torch writes it) unpacks to; 0 for other files."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return 0
 
 
 def load_network(path: str | Path) -> nn.Module:
     """The network saved in a checkpoint or reader file, in eval mode on the CPU."""
     config, state = _network_state(path)
-    net = _build(config, path)
+    net = _build(config, path, state)
     _load_state(net, state, path)
     return net.eval()
 
@@ -98,7 +133,9 @@ def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool
     """``KEY SAVED (this run: NOW)`` for each setting in which a saved network differs from
     ``net``; ``any_width``: the input width may differ (it only sets how many columns the
     sequence head reads, so weights carry over)."""
-    saved, wanted = _build(config, path).config, net.config  # today's defaults, old options
+    with torch.device("meta"):  # its settings only: no memory for a network never used
+        saved = _build(config, path).config  # today's defaults, old options
+    wanted = net.config
     if any_width:
         saved, wanted = (
             {k: v for k, v in c.items() if k != "image_size"} | {"height": c["image_size"][0]}
