@@ -600,3 +600,15 @@ def test_labels_csv_names_only_files_inside_its_folder(tmp_path, write_crop, row
     assert any(
         "outside" in p.reason and "list only its own files" in p.reason for p in scanned.problems
     )
+
+
+def test_content_of_another_format_under_an_image_name_is_refused_undecoded(tmp_path):
+    """A Radiance HDR named .png went past the header check, and OpenCV decoded it whole."""
+    from plate_ocr.data.folder import read_rgb
+
+    hdr = tmp_path / "x.hdr"
+    assert cv2.imwrite(str(hdr), np.ones((40, 120, 3), np.float32))
+    disguised = tmp_path / "12345611616.png"
+    hdr.rename(disguised)
+    with pytest.raises(UserError, match="not JPEG, PNG, BMP, WebP or TIFF by its content"):
+        read_rgb(disguised)

@@ -38,6 +38,8 @@ MAX_BAD_FRACTION = 0.1
 Sample = tuple[Path, str]
 MIN_CROP = (8, 16)  # (height, width): smaller cannot hold 10 legible digits
 MAX_CROP_SIDE = 4000  # px: a whole photo, not a crop; decoding thousands would fill memory
+# the formats decoded, told by the file's bytes (Pillow's name for each), never by its name
+DECODED_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "WEBP", "TIFF")
 MAX_FILE_BYTES = 32 * 2**20  # a plate crop is kilobytes: past this, reading it would cost the rest
 
 
@@ -105,14 +107,19 @@ def _check_header(path: Path) -> None:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(path) as image:
-                width, height = image.size
+                (width, height), kind = image.size, image.format
         except Image.DecompressionBombError:
             raise UserError(
                 f"{path}: its header declares an image of hundreds of millions of pixels, not a "
                 "plate crop: crop the plate out of the photo, or delete it"
             ) from None
-        except (UnidentifiedImageError, SyntaxError, ValueError):
-            return  # not a header Pillow reads: decoding says what is wrong
+        except (UnidentifiedImageError, SyntaxError, ValueError, OSError):
+            kind = None
+    if kind not in DECODED_FORMATS:  # by content: OpenCV would decode HDR, PFM, ... whole
+        raise UserError(
+            f"{path}: not a readable image (empty or corrupt, or not JPEG, PNG, BMP, WebP or "
+            "TIFF by its content): replace or delete it"
+        )
     if max(width, height) > MAX_CROP_SIDE:
         _check_size(path, height, width)
 
