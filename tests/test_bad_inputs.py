@@ -612,3 +612,19 @@ def test_content_of_another_format_under_an_image_name_is_refused_undecoded(tmp_
     hdr.rename(disguised)
     with pytest.raises(UserError, match="not JPEG, PNG, BMP, WebP or TIFF by its content"):
         read_rgb(disguised)
+
+
+@pytest.mark.parametrize("key", ["init_from", "ckpt_path"])
+def test_an_onnx_file_or_an_image_to_start_or_resume_from_is_not_a_checkpoint(
+    tmp_path, train_py, tiny_checkpoint, write_crop, key
+):
+    """It quoted torch's advice to retry with weights_only=False, which is unsafe."""
+    from plate_ocr.cli import main as cli
+
+    onnx = tmp_path / "m.onnx"
+    assert cli(["export", str(tiny_checkpoint), "--onnx", str(onnx), "--check-synthetic", "4"]) == 0
+    image = write_crop(tmp_path / "12345611616.jpg")
+    for path in (onnx, image):
+        run = train_py(f"{key}={path}", folder=tmp_path / f"run-{path.suffix[1:]}")
+        one_line_exit_2(run, "not a PyTorch checkpoint")
+        assert "weights_only" not in run.stdout + run.stderr

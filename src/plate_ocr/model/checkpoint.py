@@ -50,10 +50,19 @@ def load_checkpoint(path: str | Path) -> dict:
             f"{path}: holds over {MAX_CHECKPOINT_BYTES // 2**20} MB unpacked, far more than any "
             "plate reader's weights: not a plate-ocr checkpoint, or a crafted one"
         )
+    with path.open("rb") as file:
+        head = file.read(4)
+    if not head.startswith(b"PK\x03\x04") and head[:1] != b"\x80":  # torch's zip, or a pickle
+        raise UserError(
+            f"{path}: not a PyTorch checkpoint (a .ckpt from train.py or a reader .pt); an "
+            ".onnx file is read by predict and evaluate.py, not started or resumed from"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError and others for unsafe payloads
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if "weights_only" in reason:  # torch's advice to load it unsafely is not ours to give
+            reason = "it holds objects beyond weights, which could run code when loaded"
         raise UserError(f"{path}: refused to load checkpoint ({reason})") from error
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("net_config"), dict):
         raise UserError(f"{path}: not a plate-ocr checkpoint (no net_config); train with train.py")
