@@ -51,6 +51,23 @@ def test_arrays_of_known_ranges_read_as_their_pixels_and_the_rest_are_refused():
     ]:
         with pytest.raises(ValueError, match=re.escape(words)):
             _as_rgb(array, "rgb")
+    # nothing to read, or not a crop at all: said, never an "object" array read as garbage
+    for thing, words in [
+        (np.zeros((0, 80, 3), np.uint8), "an empty crop array"),
+        (None, "a NoneType is not a crop"),
+        (b"\xff\xd8", "a bytes is not a crop"),
+        (object(), "a object is not a crop"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            _as_rgb(thing, "rgb")
+
+
+def test_a_generator_of_crops_is_refused_not_read_as_one_crop(tiny_checkpoint):
+    from plate_ocr.reader import PlateReader
+
+    pixels = np.zeros((24, 80, 3), np.uint8)
+    with pytest.raises(ValueError, match="pass a list"):
+        PlateReader(tiny_checkpoint)(p for p in [pixels])
 
 
 def test_an_exif_rotated_jpeg_reads_alike_from_its_path_and_as_a_pil_image(tmp_path):

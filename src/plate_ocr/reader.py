@@ -9,7 +9,7 @@ in [0, 1], NCHW. Both engines give (B, T, classes) log-probabilities, decoded by
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -119,6 +119,8 @@ class PlateReader:
         """
         if order not in ("rgb", "bgr"):
             raise ValueError(f"order={order!r}: use 'rgb' or 'bgr' (OpenCV's)")
+        if isinstance(crops, Iterator):  # a generator or map: read once, it would be lost
+            raise ValueError("a generator or iterator of crops: pass a list (list(crops))")
         single = not isinstance(crops, list | tuple)
         images = [_as_rgb(crop, order) for crop in ([crops] if single else crops)]
         readings = []
@@ -281,6 +283,17 @@ def _as_rgb(crop, order: str) -> np.ndarray:
         from plate_ocr.data.folder import read_rgb
 
         return read_rgb(Path(crop))
+    if (
+        crop is None
+        or isinstance(crop, bytes | bytearray | str)
+        or not (
+            isinstance(crop, np.ndarray) or hasattr(crop, "__array__") or hasattr(crop, "getexif")
+        )
+    ):  # np.asarray would make an object or bytes array of it, read as garbage or a crash
+        raise ValueError(
+            f"a {type(crop).__name__} is not a crop: pass a path, a PIL image or an array "
+            "(a list of them for several; bytes: decode them with cv2.imdecode first)"
+        )
     if not isinstance(crop, np.ndarray):  # a PIL image, or anything with __array__
         if hasattr(crop, "getexif"):
             from PIL import ImageOps
@@ -288,10 +301,12 @@ def _as_rgb(crop, order: str) -> np.ndarray:
             crop = ImageOps.exif_transpose(crop).convert("RGB")
         crop = np.asarray(crop)
     image = _as_uint8(crop)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(f"a crop array must be (H, W), (H, W, 3) or (H, W, 4), not {crop.shape}")
+    if not image.shape[0] or not image.shape[1]:
+        raise ValueError(f"an empty crop array {image.shape}: it holds no pixel to read")
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"a crop array must be (H, W), (H, W, 3) or (H, W, 4), not {crop.shape}")
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if order == "bgr" else cv2.COLOR_RGBA2RGB)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if order == "bgr" else image
