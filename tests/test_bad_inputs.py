@@ -645,3 +645,19 @@ def test_an_onnx_file_or_an_image_to_start_or_resume_from_is_not_a_checkpoint(
         run = train_py(f"{key}={path}", folder=tmp_path / f"run-{path.suffix[1:]}")
         one_line_exit_2(run, "not a PyTorch checkpoint")
         assert "weights_only" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["synth", "{tmp}/out", "--train", "100000000000"], "--train must be from 0 to"),
+        (["export", "--onnx", "{tmp}/m.onnx", "--int8", "--max-loss", "1e-7"], "--max-loss 1e-07"),
+        (["audit", "{tmp}", "--folds", "2", "--epochs", "0"], "--epochs 0 --epoch-size"),
+    ],
+)
+def test_counts_with_no_upper_bound_are_bounded(tmp_path, capsys, argv, words):
+    """They set out to render 40 M check plates, or 1e11 images, or said max_epochs=0."""
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "m.onnx").exists()

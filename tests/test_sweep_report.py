@@ -173,3 +173,19 @@ def test_every_run_line_counts_the_failed_runs_settings(tmp_path):
     text = render(tmp_path)
     assert "Every run: `trainer.max_epochs=3`" in text  # not data.real_ratio=0.1
     assert "| data.real_ratio |" in text
+
+
+def test_a_damaged_sweep_is_summed_up_with_the_damage_named(tmp_path, capsys):
+    _run(tmp_path, "0", 0.1, 0.8)
+    _run(tmp_path, "1", 0.2, 0.0, finished=False)
+    (tmp_path / "1" / "FAILED").write_bytes(b"")  # empty
+    _run(tmp_path, "2", 0.3, 0.0, finished=False)
+    (tmp_path / "2" / "FAILED").write_bytes(b"\xff\xfe\x00bad")  # not UTF-8
+    _run(tmp_path, "3", 0.4, 0.9)
+    record = json.loads((tmp_path / "3" / "metrics.json").read_text())
+    record["metrics"]["val/seq_acc"] = "high"  # a word where a number belongs
+    (tmp_path / "3" / "metrics.json").write_text(json.dumps(record))
+    assert main(["sweep-report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Run 1 (failed: no reason recorded)" in out and "Run 2 (failed: " in out
+    assert "Run 3 (its metrics.json is damaged" in out

@@ -52,7 +52,10 @@ def _finished_record(run: Path) -> dict | None:
         return None
     fields = ("metrics", "config")
     whole = isinstance(record, dict) and all(isinstance(record.get(f), dict) for f in fields)
-    return record if whole else None
+    numbers = whole and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in record["metrics"].values()
+    )  # a word where a metric belongs: damaged or edited
+    return record if numbers else None
 
 
 def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[Path]]:
@@ -171,7 +174,8 @@ def failed_runs(sweep_dir: Path) -> list[Path]:
 def _failure(run: Path) -> str:
     failed = run / FAILED_FILE
     if failed.is_file():
-        return "failed: " + failed.read_text().strip().splitlines()[-1]
+        lines = failed.read_text(errors="replace").strip().splitlines()
+        return "failed: " + (lines[-1] if lines else "no reason recorded")
     if (run / METRICS_FILE).is_file():
         return f"its {METRICS_FILE} is damaged (not the JSON a finished run writes)"
     return f"left no {METRICS_FILE}: killed, or still running"

@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--top {args.top}: show at least 1 suspect")
     if args.folds == 1 or args.folds < 0:
         raise UserError(f"--folds {args.folds}: use 2 or more folds (or 0, the default)")
+    if args.folds and (args.epochs < 1 or args.epoch_size < 1):
+        raise UserError(
+            f"--epochs {args.epochs} --epoch-size {args.epoch_size}: each fine-tune needs 1 or "
+            "more of each"
+        )
     scanned = scan_folder(args.real_dir)
     samples = [sample for name in SPLITS for sample in scanned.splits[name]]
     if not samples:

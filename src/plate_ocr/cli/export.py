@@ -57,6 +57,7 @@ CALIBRATION_PLATES = 256  # synthetic: activation ranges settle well before this
 CALIBRATION_SEED = 1  # not the check's seed 0: calibrate and check on different plates
 CHECK_TOP_UP_SEED = 2  # plates added to a check too small to resolve --max-loss
 RESOLVED_PLATES = 4  # --max-loss must be this many plates of the check, at least
+MIN_MAX_LOSS = 1e-4  # resolved by RESOLVED_PLATES / 1e-4 = 40,000 check plates at most
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--onnx {args.onnx}: name the file *.onnx")
     if args.onnx.exists() and not args.force:
         raise UserError(f"--onnx {args.onnx} exists: pass --force to replace it, or name another")
-    if not 0 <= args.max_loss < 1:
-        raise UserError(f"--max-loss {args.max_loss}: give a share of plates in [0, 1)")
+    if not (args.max_loss == 0 or MIN_MAX_LOSS <= args.max_loss < 1):
+        raise UserError(
+            f"--max-loss {args.max_loss}: give 0 (no plate may change) or a share of plates "
+            f"from {MIN_MAX_LOSS} to below 1 (a smaller one needs millions of check plates)"
+        )
     from plate_ocr.export import (
         LOG_PROB_TOLERANCE,
         OPSET,

@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_IMAGES = 10_000_000  # per split: hundreds of GB of PNG already
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in text.lower().split("x"))
@@ -93,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give an output folder (plate-ocr synth OUT) or --preview SHEET.png")
     counts = {"train": args.train, "validation": args.val, "test": args.test}
     for flag, n in zip(("--train", "--val", "--test"), counts.values(), strict=True):
-        if n < 0:
-            raise UserError(f"{flag} must be 0 or more, got {n}")
+        if not 0 <= n <= MAX_IMAGES:  # past this, the disk fills long before it ends
+            raise UserError(f"{flag} must be from 0 to {MAX_IMAGES:,}, got {n:,}")
     if args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     settings = {"seed": args.seed, "size": list(size), "format": args.format}
