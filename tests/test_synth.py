@@ -171,8 +171,8 @@ def test_parallel_workers_write_the_same_images(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--train", "-1"], "--train must be 0 or more"),
-        (["--val", "-5"], "--val must be 0 or more"),
+        (["--train", "-1"], "--train must be from 0 to"),
+        (["--val", "-5"], "--val must be from 0 to"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--size", "64by200"], "--size"),
     ],
