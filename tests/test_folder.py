@@ -272,3 +272,12 @@ def test_one_crop_fixed_twice_under_two_spellings_is_a_problem(tmp_path, write_c
     fixes.write_text("file,text\n12345611616.jpg,drop\n./12345611616.jpg,12345611617\n")
     scanned = scan_folder(tmp_path, label_fixes=fixes)
     assert [p.reason for p in scanned.problems] == [f"named on lines 2 and 3 of {fixes}: keep one"]
+
+
+def test_fixes_that_drop_every_crop_are_a_problem_inspect_names(tmp_path, write_crop, capsys):
+    from plate_ocr.cli import main
+
+    write_crop(tmp_path / "12345611616.jpg")
+    (tmp_path / "label_fixes.csv").write_text("file,text\n12345611616.jpg,drop\n")
+    assert main(["inspect", str(tmp_path)]) == 1
+    assert "its fixes drop every crop" in capsys.readouterr().out

@@ -360,6 +360,10 @@ def scan_folder(
             fixes, more = _apply_fixes(root, splits, fixes_path)
             problems += more
         layout = "split folders"
+    if fixes and not any(splits.values()):  # inspect said "none", then training refused
+        problems.append(
+            Problem(fixes[0].fixes_file, "its fixes drop every crop: nothing is left to train on")
+        )
     return ScannedFolder(root, layout, splits, problems, fixes)
 
 
