@@ -661,3 +661,22 @@ def test_counts_with_no_upper_bound_are_bounded(tmp_path, capsys, argv, words):
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists() and not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.slow  # a process of its own, killed while it exports
+def test_an_export_killed_with_sigterm_leaves_no_temporary_file(tmp_path, tiny_checkpoint):
+    import signal as signals
+    import subprocess
+    import time as clock
+
+    out = tmp_path / "m.onnx"
+    command = [sys.executable, "-m", "plate_ocr.cli", "export", str(tiny_checkpoint),
+               "--onnx", str(out), "--check-synthetic", "4000"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = clock.time() + 60
+    while not any(tmp_path.glob(".m.onnx.*")) and clock.time() < deadline:
+        clock.sleep(0.05)
+    process.send_signal(signals.SIGTERM)
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 130 and "interrupted" in err, err
+    assert list(tmp_path.iterdir()) == []  # no hidden temporary, no half a model

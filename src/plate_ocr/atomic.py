@@ -7,6 +7,7 @@ project writes for users goes through here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,8 @@ def replacing(path: str | Path) -> Iterator[Path]:
     replaces ``path`` when the block ends without error; it is removed otherwise, and a
     failed write (full disk, read-only folder) is a UserError naming ``path``."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
+    # this process's own: two writers of one file never write into each other's temporary
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield temporary
         os.replace(temporary, path)
@@ -31,7 +33,8 @@ def replacing(path: str | Path) -> Iterator[Path]:
             "choose a writable folder"
         ) from error
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder: the error above is the one
+            temporary.unlink(missing_ok=True)
 
 
 def write_text(path: str | Path, text: str) -> None:
