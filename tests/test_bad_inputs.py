@@ -220,17 +220,35 @@ def test_a_gpu_trainer_without_a_gpu_is_one_line_and_writes_nothing(tmp_path, tr
 
 def test_two_runs_started_into_one_folder_cannot_both_claim_it(tmp_path):
     """Checked, then made, two runs started together both passed and overwrote each other."""
+    import fcntl
+
     from plate_ocr import entry
 
-    entry._claim_folder("hydra.run.dir", str(tmp_path / "run"), None)
-    held = entry._claimed["lock"]
+    (tmp_path / "run").mkdir()
+    other = os.open(tmp_path / "run", os.O_RDONLY)  # another process holds it
     try:
-        entry._claimed.clear()  # as if another process: its lock is still held
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(SystemExit) as refused:
             entry._claim_folder("hydra.run.dir", str(tmp_path / "run"), None)
         assert refused.value.code == 2
     finally:
-        held.close()
+        os.close(other)
+
+
+def test_two_renderings_into_one_folder_cannot_both_claim_it(tmp_path, capsys):
+    """Each deleted the other's partial files."""
+    import fcntl
+
+    out = tmp_path / "synth"
+    out.mkdir()
+    other = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["synth", str(out), "--train", "2", "--val", "0", "--test", "0"]) == 2
+    finally:
+        os.close(other)
+    assert "being rendered into by another plate-ocr synth" in capsys.readouterr().err
+    assert main(["synth", str(out), "--train", "2", "--val", "0", "--test", "0"]) == 0
 
 
 def test_an_evaluation_into_a_training_runs_folder_is_refused(tmp_path, train_py, run_script):

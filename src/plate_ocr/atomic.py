@@ -8,6 +8,7 @@ project writes for users goes through here.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,3 +41,31 @@ def replacing(path: str | Path) -> Iterator[Path]:
 def write_text(path: str | Path, text: str) -> None:
     with replacing(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+_held: dict[Path, int] = {}  # folder: its open descriptor, locked until the process ends
+
+
+def claim_folder(folder: Path) -> bool:
+    """Hold ``folder`` (made already) for this process's life, under a lock on the folder
+    itself that the system drops when the process ends, however it ends (nothing is written
+    into it): False when another process holds it. Checking a folder and then writing let
+    two runs started together both pass."""
+    folder = Path(folder).absolute()
+    if folder in _held:
+        return True
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return False
+    _held[folder] = descriptor
+    return True
+
+
+def release_folder(folder: Path) -> None:
+    """Let go of a folder this process claimed (its run in this process has ended)."""
+    descriptor = _held.pop(Path(folder).absolute(), None)
+    if descriptor is not None:
+        os.close(descriptor)

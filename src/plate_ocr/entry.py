@@ -9,7 +9,6 @@ that cannot be made is said in one line too (``OutputFolderCheck``, a Hydra call
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import math
 import shutil
@@ -24,6 +23,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from plate_ocr.atomic import claim_folder, release_folder
 from plate_ocr.errors import user_error
 from plate_ocr.run_folder import FAILED_FILE, METRICS_FILE, REPORT_JSON
 
@@ -74,13 +74,12 @@ class OutputFolderCheck(Callback):
         _claim_folder("hydra.sweep.dir", config.hydra.sweep.dir, None)
 
 
-LOCK_FILE = ".plate-ocr.lock"
-_claimed: dict[str, Any] = {}  # the open lock (held until the process ends), the new folder
+_claimed: dict[str, Any] = {}  # this process's run folder, and the outermost folder it made
 
 
 def _claim_folder(key: str, folder: str, resumed: str | None) -> None:
-    if "lock" in _claimed:  # this process's earlier run (runs in one process) has ended
-        _claimed.pop("lock").close()
+    if "folder" in _claimed:  # this process's earlier run (runs in one process) has ended
+        release_folder(_claimed["folder"])
     _claimed.clear()
     path = Path(folder).absolute()
     # the outermost folder this run makes (None: the folder was there): removed if refused
@@ -88,17 +87,15 @@ def _claim_folder(key: str, folder: str, resumed: str | None) -> None:
     created = None if created is None or created.exists() else created
     try:
         path.mkdir(parents=True, exist_ok=True)
-        lock = (path / LOCK_FILE).open("a")
+        claimed = claim_folder(path)
     except OSError as error:
         _refuse(
             f"{key}={folder}: cannot create the output folder ({error.strerror or error}); "
             "choose a writable one"
         )
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    if not claimed:
         _refuse(f"{key}={folder} is in use by another run started there: choose a new folder")
-    _claimed.update(lock=lock, folder=path, created=created)
+    _claimed.update(folder=path, created=created)
     held = [name for name in RUN_MARKERS if (path / name).exists()]
     if not held and any(path.glob("*/" + METRICS_FILE)):
         held = [f"runs with {METRICS_FILE}"]  # a sweep's job folders

@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from plate_ocr import atomic
 from plate_ocr.atomic import write_text
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import tile
@@ -38,6 +39,8 @@ def claim_folder(out: Path, settings: dict) -> None:
     manifest = out / "synth.json"
     try:
         out.mkdir(parents=True, exist_ok=True)
+        if not atomic.claim_folder(out):  # two renderings into one folder deleted each other's
+            raise UserError(f"{out} is being rendered into by another plate-ocr synth: wait for it")
         if manifest.exists():
             try:
                 found = json.loads(manifest.read_text())
