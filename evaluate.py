@@ -3,10 +3,12 @@
 ckpt_path=[PATH,PATH,...] scores an ensemble of them.
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
-from plate_ocr.entry import run_entry
+from plate_ocr.entry import checked_arguments, run_entry
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
@@ -17,4 +19,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = checked_arguments(sys.argv[1:])
     main()

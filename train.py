@@ -5,7 +5,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from plate_ocr.entry import run_entry
+from plate_ocr.entry import checked_arguments, run_entry
 from plate_ocr.resumed_run import with_saved_overrides
 
 
@@ -17,5 +17,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    sys.argv[1:] = with_saved_overrides(sys.argv[1:])
+    sys.argv[1:] = with_saved_overrides(checked_arguments(sys.argv[1:]))
     main()

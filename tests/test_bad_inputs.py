@@ -698,3 +698,10 @@ def test_an_export_killed_with_sigterm_leaves_no_temporary_file(tmp_path, tiny_c
     err = process.communicate(timeout=60)[1]
     assert process.returncode == 130 and "interrupted" in err, err
     assert list(tmp_path.iterdir()) == []  # no hidden temporary, no half a model
+
+
+def test_an_unquoted_folder_name_beyond_ascii_says_to_quote_it(run_script, tmp_path):
+    folder = tmp_path / "مجلد"
+    run = run_script("train.py", f"data.real_dir={folder}", f"hydra.run.dir={tmp_path / 'r'}")
+    one_line_exit_2(run, "quote it", f"PLATE_OCR_REAL_DIR={folder}")
+    assert "LexerNoViableAltException" not in run.stderr

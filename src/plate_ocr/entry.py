@@ -49,6 +49,20 @@ def run_entry(work: Callable[[DictConfig], float | None], cfg: DictConfig, name:
         sys.exit(2)
 
 
+def checked_arguments(arguments: list[str]) -> list[str]:
+    """The command line, before Hydra parses it: an unquoted value with letters beyond
+    ASCII (a folder named in Arabic) fails in Hydra's lexer with nothing saying what to do."""
+    for argument in arguments:
+        key, sep, value = argument.partition("=")
+        if sep and not value.isascii() and value[:1] not in ("'", '"'):
+            _refuse(
+                f"{key}={value}: Hydra reads an unquoted value as ASCII only; quote it, as "
+                f"'{key}=\"{value}\"'"
+                + (f", or set PLATE_OCR_REAL_DIR={value}" if key == "data.real_dir" else "")
+            )
+    return arguments
+
+
 def _in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
