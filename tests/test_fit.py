@@ -124,3 +124,15 @@ def test_fit_of_the_lpa_crops(lpa_dir):
     low, high = fit.values["native_height"]
     assert 30 < low < high < 140
     assert 0.2 < fit.values["p_yellow"] < 0.8
+
+
+def test_a_fit_to_too_few_crops_is_refused_and_a_rough_one_said(tmp_path, write_crop, capsys):
+    """One crop wrote a generator whose every plate looked alike, without a word."""
+    write_crop(tmp_path / "one" / "12345611631.png")
+    assert main(["synth", "--fit", str(tmp_path / "one"), "--out", str(tmp_path / "f.yaml")]) == 2
+    assert "1 crop(s) are too few" in capsys.readouterr().err
+    assert not (tmp_path / "f.yaml").exists()
+    for name, colour, size in CROPS:
+        write_crop(tmp_path / "five" / name, colour, size)
+    assert main(["synth", "--fit", str(tmp_path / "five"), "--out", str(tmp_path / "f.yaml")]) == 0
+    assert "fitted to 5 crops only" in capsys.readouterr().err

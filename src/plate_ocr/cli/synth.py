@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MIN_FIT_CROPS = 5  # below this a fitted spread is none: every plate would look alike
+FEW_FIT_CROPS = 50  # below this it is rough: said with the result
 MAX_IMAGES = 10_000_000  # per split: hundreds of GB of PNG already
 
 
@@ -148,6 +151,15 @@ def _fit(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise UserError(f"{out} exists: pass --force to overwrite it, or choose another --out")
     fitted = fit_factors(args.fit, skip_bad=args.skip_bad)
+    if fitted.crops < MIN_FIT_CROPS:  # a spread of one crop is none: every plate alike
+        raise UserError(
+            f"--fit {args.fit}: {fitted.crops} crop(s) are too few to fit distributions to "
+            f"(at least {MIN_FIT_CROPS}); {out} not written"
+        )
+    if fitted.crops < FEW_FIT_CROPS:
+        print(
+            f"warning: fitted to {fitted.crops} crops only: the spreads are rough", file=sys.stderr
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
