@@ -101,3 +101,13 @@ def test_folds_fine_tune_one_reader_per_held_out_fold(planted_folder, tmp_path, 
     assert sorted(p.name for p in (out / "folds").iterdir()) == ["0", "1"]
     suspects = _rows(out / "suspects.csv")
     assert {row["file"].rsplit("/", 1)[1] for row in suspects[:2]} == set(planted)
+
+
+def test_too_many_folds_for_the_plates_are_refused_before_training(tmp_path, write_crop, capsys):
+    """It trained for 30 s, failed on a fold with no train/ crops and left --out/folds/."""
+    write_crop(tmp_path / "crops" / "12345611616.jpg")
+    write_crop(tmp_path / "crops" / "0730011107.jpg")
+    out = tmp_path / "audit"
+    assert main(["audit", str(tmp_path / "crops"), "--folds", "5", "--out", str(out)]) == 2
+    assert "too few plates for 5 folds" in capsys.readouterr().err
+    assert not out.exists()

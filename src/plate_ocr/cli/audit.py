@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import shutil
 import time
 from pathlib import Path
 
@@ -93,7 +94,13 @@ def run(args: argparse.Namespace) -> int:
         [PlateReader(model, device="cpu")] * len(files) for model in args.model or [PRETRAINED]
     ]
     if args.folds:
-        columns.append(_fold_readers(args, out, files, labels))
+        made = not out.exists()
+        try:
+            columns.append(_fold_readers(args, out, files, labels))
+        except BaseException:  # a failed or stopped audit leaves no half folder to refuse a rerun
+            if made:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
     evidence = gather(columns[0], images, labels)
     for column in columns[1:]:
         for crop, more in zip(evidence, gather(column, images, labels), strict=True):
@@ -127,6 +134,14 @@ def _fold_readers(args, out: Path, files: list[Path], labels: list[str]) -> list
             f"--folds trains with {args.config_dir}/train.yaml, which is not there: run from "
             "the plate-ocr folder or pass --config-dir"
         )
+    for fold in range(args.folds):  # before minutes of training: each fold trains and holds out
+        split = RealSplit(str(args.real_dir), fold, args.folds).splits()
+        if not split["train"] or not split["validation"]:
+            empty = "train" if not split["train"] else "hold out"
+            raise UserError(
+                f"--folds {args.folds}: fold {fold} would have no crops to {empty} in "
+                f"{args.real_dir} (too few plates for {args.folds} folds); use fewer folds"
+            )
     seconds = args.folds * args.epochs * args.epoch_size / _training_rate()
     print(
         f"--folds {args.folds}: {args.folds} fine-tunes of {args.epochs} x {args.epoch_size:,} "
