@@ -705,3 +705,19 @@ def test_an_unquoted_folder_name_beyond_ascii_says_to_quote_it(run_script, tmp_p
     run = run_script("train.py", f"data.real_dir={folder}", f"hydra.run.dir={tmp_path / 'r'}")
     one_line_exit_2(run, "quote it", f"PLATE_OCR_REAL_DIR={folder}")
     assert "LexerNoViableAltException" not in run.stderr
+
+
+def test_evaluate_into_an_output_folder_it_cannot_make_is_one_line(
+    tmp_path, tiny_checkpoint, run_script
+):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder would go")
+    run = run_script(
+        "evaluate.py",
+        f"ckpt_path={tiny_checkpoint}",
+        f"paths.output_dir={blocker / 'report'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "data.synthetic_test_size=4",
+    )
+    one_line_exit_2(run, "paths.output_dir=", "cannot create it")
+    assert not (tmp_path / "run").exists()

@@ -281,3 +281,11 @@ def test_fixes_that_drop_every_crop_are_a_problem_inspect_names(tmp_path, write_
     (tmp_path / "label_fixes.csv").write_text("file,text\n12345611616.jpg,drop\n")
     assert main(["inspect", str(tmp_path)]) == 1
     assert "its fixes drop every crop" in capsys.readouterr().out
+
+
+def test_an_entry_whose_status_cannot_be_read_is_named_not_a_traceback(tmp_path, write_crop):
+    """inspect /proc/1 ended in a PermissionError traceback."""
+    write_crop(tmp_path / "12345611616.jpg")
+    (tmp_path / "0730011107.jpg").symlink_to(tmp_path / "gone.jpg")  # a dangling link
+    scanned = scan_folder(tmp_path)
+    assert [p.reason for p in scanned.problems] == ["cannot be read (No such file or directory)"]

@@ -38,7 +38,7 @@ from plate_ocr.model.checkpoint import REAL_SPLIT_KEY, load_checkpoint
 from plate_ocr.model.metrics import GAP, PlateMetrics, align
 from plate_ocr.plates import ALPHABET, MAX_LENGTH
 from plate_ocr.reader import PlateReader
-from plate_ocr.run_folder import REPORT_JSON
+from plate_ocr.run_folder import REPORT_JSON, output_folder
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Score ``cfg.ckpt_path`` (one model, or a list read as an ensemble) on each source,
     write the reports in ``cfg.paths.output_dir``."""
     check_config(cfg, EVALUATE_SCHEMA)
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = output_folder(cfg.paths.output_dir)
     listed = OmegaConf.is_list(cfg.ckpt_path)
     paths = [str(path) for path in cfg.ckpt_path] if listed else [str(cfg.ckpt_path)]
     constrained = require_bool("constrained_decoding", cfg.constrained_decoding)

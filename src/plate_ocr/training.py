@@ -12,7 +12,6 @@ import logging
 import signal
 import threading
 import warnings
-from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
@@ -27,7 +26,7 @@ from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import check_resumable, init_weights
 from plate_ocr.model.precision import native_precision
 from plate_ocr.model.tensorboard_views import TensorBoardViews
-from plate_ocr.run_folder import METRICS_FILE
+from plate_ocr.run_folder import METRICS_FILE, output_folder
 
 log = logging.getLogger(__name__)
 # Lightning's own deprecation notices, about its internals: nothing a user can act on.
@@ -91,14 +90,7 @@ def train(cfg: DictConfig) -> float:
             "of torch that fits the GPU"
         )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    output_dir = Path(cfg.paths.output_dir)
-    try:  # made now: a folder given by paths.output_dir failed only at the end, after training
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(
-            f"paths.output_dir={output_dir}: cannot create it ({error.strerror}); "
-            "choose a writable folder"
-        ) from None
+    output_dir = output_folder(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     log.info(

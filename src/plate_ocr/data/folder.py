@@ -144,26 +144,39 @@ def _labelled(path: Path, label: str, source: str) -> Sample | Problem:
     return Problem(path, f"{problem} (from {source})")
 
 
-def _entries(directory: Path) -> list[Path]:
+def _entries(directory: Path) -> tuple[list[Path], list[Problem]]:
+    """The entries of ``directory`` that can be looked at, and a problem for each that
+    cannot (its status refused: a permission, a dead mount), named rather than a traceback."""
     try:
-        return sorted(directory.iterdir())
+        listed = sorted(directory.iterdir())
     except OSError as error:
         raise UserError(
             f"{directory}: cannot list the folder ({error.strerror or error}); check its "
             "permissions"
         ) from error
+    entries, problems = [], []
+    for path in listed:
+        try:
+            path.stat()
+            entries.append(path)
+        except OSError as error:
+            problems.append(Problem(path, f"cannot be read ({error.strerror or error})"))
+    return entries, problems
 
 
 def _holds_images(directory: Path) -> bool:
-    return any(p.is_file() and is_image(p) for p in directory.rglob("*"))
+    try:
+        return any(p.is_file() and is_image(p) for p in directory.rglob("*"))
+    except OSError:  # a sub-folder that cannot be looked into holds none we could read
+        return False
 
 
 def _read_directory(directory: Path) -> tuple[list[Sample], list[Problem]]:
     """The labelled images directly inside ``directory``, and what is wrong with the rest:
     images in sub-folders and of types it cannot decode are named, not skipped in silence."""
-    entries = _entries(directory)
+    entries, unreadable = _entries(directory)
     images = [p for p in entries if p.is_file() and is_image(p)]
-    found: list[Sample | Problem] = [
+    found: list[Sample | Problem] = [*unreadable] + [
         Problem(p, f"not read: {p.suffix} images are not decoded; convert it to .png")
         for p in entries
         if p.is_file() and is_unread_image(p)
@@ -341,7 +354,8 @@ def scan_folder(
         for name, directory in split_dirs.items():
             splits[name], found = _read_directory(directory)
             problems += found
-        entries = _entries(root)
+        entries, unreadable = _entries(root)
+        problems += unreadable
         stray = [
             p
             for p in entries
