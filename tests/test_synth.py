@@ -434,3 +434,15 @@ def test_cli_without_a_verb_or_with_an_unknown_one_says_so(capsys):
             main(argv)
         assert done.value.code == 2
     assert "invalid choice: 'paint'" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_part_image(tmp_path, capsys, monkeypatch):
+    from plate_ocr.synth import writer
+
+    monkeypatch.setattr(writer.cv2, "imwrite", lambda path, image: False)  # ENOSPC, as cv2 says it
+    out = tmp_path / "synth"
+    assert main(["synth", str(out), "--train", "3", "--val", "0", "--test", "0"]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the progress bar: one line
+    assert "cannot write the images" in last and "Traceback" not in err
+    assert not list(out.rglob("*.part*"))

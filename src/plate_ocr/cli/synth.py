@@ -125,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
                 args.out / name, counts[name], args.seed, stream, size, args.format, pool
             )
             rendered, removed = rendered + new, removed + old
+    except OSError as error:
+        raise UserError(
+            f"{args.out}: cannot write the images ({error.strerror or error}); free some space "
+            "and run it again: the images already written are kept, only the rest is rendered"
+        ) from None
     finally:
         if pool is not None:
             pool.terminate()

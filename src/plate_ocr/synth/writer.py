@@ -90,7 +90,8 @@ def _render_chunk(
         name = f"{i:06d}_{label}{suffix}"
         tmp = folder / f".{name[: -len(suffix)]}.part{suffix}"
         if not cv2.imwrite(str(tmp), np.ascontiguousarray(image[..., ::-1])):
-            raise OSError(f"could not write {tmp}")
+            tmp.unlink(missing_ok=True)  # a part-image is never left behind
+            raise OSError(f"could not write {tmp.name} (a full disk, or a read-only folder?)")
         os.replace(tmp, folder / name)
     return len(indexes)
 
