@@ -111,3 +111,12 @@ def test_too_many_folds_for_the_plates_are_refused_before_training(tmp_path, wri
     assert main(["audit", str(tmp_path / "crops"), "--folds", "5", "--out", str(out)]) == 2
     assert "too few plates for 5 folds" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_output_folder_it_cannot_make_is_said_before_any_reading(tmp_path, capsys):
+    """From a read-only working folder it read every crop, then failed to write."""
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder would go")
+    assert main(["audit", str(tmp_path), "--out", str(blocker / "audit")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create it" in err and err.count("\n") == 1

@@ -60,8 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from plate_ocr.audit import gather, rank
-    from plate_ocr.reader import PlateReader
 
     out = args.out or Path(f"audit-{args.real_dir.resolve().name}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -75,6 +73,26 @@ def run(args: argparse.Namespace) -> int:
             f"--epochs {args.epochs} --epoch-size {args.epoch_size}: each fine-tune needs 1 or "
             "more of each"
         )
+    made = not out.exists()
+    try:  # made now: a read-only working folder failed only after minutes of reading
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(
+            f"--out {out}: cannot create it ({error.strerror or error}); pass --out in a "
+            "writable folder"
+        ) from None
+    try:
+        return _audit(args, out)
+    except BaseException:  # a failed or stopped audit leaves no half folder to refuse a rerun
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _audit(args: argparse.Namespace, out: Path) -> int:
+    from plate_ocr.audit import gather, rank
+    from plate_ocr.reader import PlateReader
+
     scanned = scan_folder(args.real_dir)
     samples = [sample for name in SPLITS for sample in scanned.splits[name]]
     if not samples:
@@ -94,20 +112,13 @@ def run(args: argparse.Namespace) -> int:
         [PlateReader(model, device="cpu")] * len(files) for model in args.model or [PRETRAINED]
     ]
     if args.folds:
-        made = not out.exists()
-        try:
-            columns.append(_fold_readers(args, out, files, labels))
-        except BaseException:  # a failed or stopped audit leaves no half folder to refuse a rerun
-            if made:
-                shutil.rmtree(out, ignore_errors=True)
-            raise
+        columns.append(_fold_readers(args, out, files, labels))
     evidence = gather(columns[0], images, labels)
     for column in columns[1:]:
         for crop, more in zip(evidence, gather(column, images, labels), strict=True):
             crop.readings += more.readings
             crop.doubts += more.doubts
     suspects, duplicates, blind = rank(files, labels, images, evidence)
-    out.mkdir(parents=True, exist_ok=True)
     root = args.real_dir
     _write_outputs(out, suspects, duplicates, blind, files, labels, images, args.top, root)
     print(f"{len(files):,} crops read, {len(suspects):,} suspects; first {min(10, len(suspects))}:")
