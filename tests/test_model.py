@@ -143,3 +143,17 @@ def test_gallery_marks_errors_red_and_right_readings_green():
     left, right = captions[:, :256].reshape(-1, 3), captions[:, 256:].reshape(-1, 3)
     assert (left[:, 1] > left[:, 0] + 60).any() and not (left[:, 0] > left[:, 1] + 60).any()
     assert (right[:, 0] > right[:, 1] + 60).any()
+
+
+def test_a_contact_sheet_carries_a_legend_and_each_tile_its_rank():
+    from plate_ocr.gallery import titled
+
+    images = np.full((2, 16, 48, 1), 128, np.uint8)
+    plain = annotated_grid(images, ["12345", "12345"], ["12345", "12845"], columns=2)
+    ranked = annotated_grid(
+        images, ["12345", "12345"], ["12345", "12845"], columns=2, prefixes=["#1 9.0", "#2 3.0"]
+    )
+    assert ranked.shape == plain.shape and (ranked != plain).any()  # the rank is written
+    sheet = titled(ranked, "rank, score, label>reading")
+    assert sheet.shape == (plain.shape[0] + CAPTION_HEIGHT, plain.shape[1], 3)
+    assert (sheet[:CAPTION_HEIGHT] < 128).any()  # the legend's ink

@@ -17,7 +17,7 @@ def captioned(image: np.ndarray, caption: str, colour=_BLACK) -> np.ndarray:
     strip = np.full((CAPTION_HEIGHT, image.shape[1], 3), 255, np.uint8)
     scale = 0.6
     width = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
-    scale *= min(1.0, (image.shape[1] - 4) / max(width, 1))
+    scale *= min(1.0, 0.95 * (image.shape[1] - 4) / max(width, 1))  # text scales not quite linearly
     origin = (2, CAPTION_HEIGHT - 7)
     cv2.putText(strip, caption, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
     return np.vstack([image, strip])
@@ -37,20 +37,32 @@ def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 0) -> np.ndarray:
     return grid
 
 
+def titled(grid: np.ndarray, title: str) -> np.ndarray:
+    """``grid`` with ``title`` in a strip above it: what the picture shows, as a legend."""
+    strip = captioned(np.zeros((0, grid.shape[1], 3), np.uint8), title)
+    return np.vstack([strip, grid])
+
+
 def annotated_grid(
-    images: np.ndarray, truths: list[str], readings: list[str], columns: int = 4
+    images: np.ndarray,
+    truths: list[str],
+    readings: list[str],
+    columns: int = 4,
+    prefixes: list[str] | None = None,
 ) -> np.ndarray:
-    """(N, H, W, C) uint8 crops -> one RGB grid; each tile shows ``truth>reading`` below it,
-    green where the reading is right, red where it is wrong."""
+    """(N, H, W, C) uint8 crops -> one RGB grid; each tile shows ``truth>reading`` below it
+    (after its ``prefixes`` entry: a rank, a score), green where the reading is right, red
+    where it is wrong."""
     n, height, width = images.shape[:3]
     scale = max(width, 256) / width  # wide enough for a caption of two plate numbers
     size = (int(width * scale), int(height * scale))
     tiles = []
-    for image, truth, reading in zip(images, truths, readings, strict=True):
+    prefixes = prefixes or [""] * n
+    for image, truth, reading, prefix in zip(images, truths, readings, prefixes, strict=True):
         image = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST)
         if image.ndim == 2 or image.shape[2] == 1:
             image = cv2.cvtColor(image.reshape(size[1], size[0]), cv2.COLOR_GRAY2RGB)
         ok = truth == reading
-        text = truth if ok else f"{truth}>{reading or '-'}"
+        text = (f"{prefix} " if prefix else "") + (truth if ok else f"{truth}>{reading or '-'}")
         tiles.append(captioned(image, text, _GREEN if ok else _RED))
     return tile([tiles[k : k + columns] for k in range(0, n, columns)])

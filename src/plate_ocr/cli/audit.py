@@ -222,7 +222,7 @@ def _write_outputs(
     out, suspects, duplicates, blind, files, labels, images, top: int, root: Path
 ) -> None:
     from plate_ocr.data.model_input import resize
-    from plate_ocr.gallery import annotated_grid
+    from plate_ocr.gallery import annotated_grid, titled
 
     _write_csv(
         out / "suspects.csv",
@@ -247,8 +247,10 @@ def _write_outputs(
     if shown:
         index = {path: i for i, path in enumerate(files)}
         crops = np.stack([resize(images[index[s.file]], (48, 160)) for s in shown])
+        ranks = [f"#{rank} {s.score:.1f}" for rank, s in enumerate(shown, start=1)]
         grid = annotated_grid(crops, [s.label for s in shown], [s.reading for s in shown],
-                              columns=SHEET_COLUMNS)  # fmt: skip
+                              columns=SHEET_COLUMNS, prefixes=ranks)  # fmt: skip
+        grid = titled(grid, "rank, suspicion score, label>reading; red: the reading differs")
         ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
         if ok:
             with replacing(out / "suspects.png") as temporary:
