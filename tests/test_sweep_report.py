@@ -189,3 +189,22 @@ def test_a_damaged_sweep_is_summed_up_with_the_damage_named(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Run 1 (failed: no reason recorded)" in out and "Run 2 (failed: " in out
     assert "Run 3 (its metrics.json is damaged" in out
+
+
+@pytest.mark.slow  # a multirun of its own
+def test_a_job_rerun_in_a_reused_sweep_folder_is_not_marked_by_a_stale_failure(tmp_path):
+    import subprocess
+    import sys
+
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    (sweep / "0" / "FAILED").write_text("an earlier sweep's failure\n")
+    command = [sys.executable, "train.py", "-m", "trainer=debug", "data.image_size=[32,96]",
+               "data.num_workers=0", "data.batch_size=8", "data.synthetic_val_size=8",
+               "data.synthetic_test_size=8", "seed=1", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (sweep / "0" / "FAILED").exists()
+    assert "failed" not in (sweep / "sweep_report.md").read_text()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 
 class UserError(Exception):
     """Bad input (a folder, an image, a label, a config value). Printed without a traceback."""
@@ -30,3 +34,23 @@ def require_bool(key: str, value) -> bool:
     if not isinstance(value, bool):
         raise UserError(f"{key}={value}: use true or false")
     return value
+
+
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """SIGTERM (``kill``, ``timeout``, a scheduler, ``docker stop``) stops the work inside as
+    Ctrl-C does, so that what handles Ctrl-C (a training's last.ckpt and resume line, a
+    verb's removal of its temporary files) handles it too: Python's default ends the process
+    on the spot, and Lightning's would end a fit quietly, looking finished."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -6,11 +6,8 @@ call it with a config they composed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import signal
-import threading
 import warnings
 
 import hydra
@@ -21,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from plate_ocr.atomic import write_text
 from plate_ocr.config_check import check_config
-from plate_ocr.errors import UserError, require_bool
+from plate_ocr.errors import UserError, require_bool, sigterm_as_ctrl_c
 from plate_ocr.markdown import table
 from plate_ocr.model.checkpoint import check_resumable, init_weights
 from plate_ocr.model.precision import native_precision
@@ -57,25 +54,6 @@ def summary_table(metrics: dict[str, float]) -> str:
 
 def _scalars(metrics: dict) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
-
-
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c():
-    """SIGTERM (``kill``, ``timeout``, a scheduler, ``docker stop``) stops a fit as Ctrl-C
-    does: last.ckpt kept, the line to resume with, a non-zero exit. Lightning alone ends
-    the loop quietly, and the run then looks finished."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def train(cfg: DictConfig) -> float:
@@ -118,7 +96,7 @@ def train(cfg: DictConfig) -> float:
             cfg.trainer.max_epochs,
         )
     try:
-        with _sigterm_as_ctrl_c():
+        with sigterm_as_ctrl_c():
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SystemExit:  # Lightning's answer to Ctrl-C, after a graceful stop
         if trainer.interrupted:

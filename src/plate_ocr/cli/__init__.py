@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
-import threading
 
 from plate_ocr import __version__
-from plate_ocr.errors import UserError
+from plate_ocr.errors import UserError, sigterm_as_ctrl_c
 
 VERBS = {
     "synth": ("plate_ocr.cli.synth", "render synthetic plates to disk, or a preview sheet"),
@@ -59,24 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     # A verb's options may come between its positionals (`preview OUT --real-dir D KEY=VALUE`);
     # without one (--version, --help, no or an unknown verb) the top parser answers.
     args = parser.parse_args(argv) if chosen is None else chosen.parse_intermixed_args(argv[1:])
-    # SIGTERM (kill, timeout) ends a verb as Ctrl-C does: its temporary files are removed
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
-        return args.run(args)
+        with sigterm_as_ctrl_c():  # its temporary files are removed either way
+            return args.run(args)
     except UserError as error:
         print(f"plate-ocr {args.verb}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"plate-ocr {args.verb}: interrupted; nothing half-written is left", file=sys.stderr)
         return 130
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
