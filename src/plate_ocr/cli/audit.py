@@ -28,6 +28,7 @@ from plate_ocr.atomic import replacing, write_text
 from plate_ocr.data.folder import SPLITS, read_rgb, scan_folder
 from plate_ocr.errors import UserError
 from plate_ocr.pretrained import PRETRAINED
+from plate_ocr.run_folder import output_folder
 
 SHEET_COLUMNS = 5
 
@@ -74,13 +75,7 @@ def run(args: argparse.Namespace) -> int:
             "more of each"
         )
     made = not out.exists()
-    try:  # made now: a read-only working folder failed only after minutes of reading
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(
-            f"--out {out}: cannot create it ({error.strerror or error}); pass --out in a "
-            "writable folder"
-        ) from None
+    output_folder(out, "--out ")  # now: a read-only working folder failed after minutes
     try:
         return _audit(args, out)
     except BaseException:  # a failed or stopped audit leaves no half folder to refuse a rerun
