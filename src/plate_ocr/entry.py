@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
 import sys
 import traceback
@@ -80,6 +81,8 @@ class OutputFolderCheck(Callback):
     results and mix its logs."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        if os.environ.get("LOCAL_RANK", "0") != "0":
+            return  # a DDP process Lightning started into its parent's folder, which holds it
         # only a training resumes in place; an evaluation there would overwrite its record
         resumed = config.get("ckpt_path") if config.hydra.job.name == "train" else None
         _claim_folder("hydra.run.dir", config.hydra.run.dir, resumed)

@@ -8,6 +8,7 @@ is reported per source: real accuracy is the number that matters.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
 import sys
@@ -169,12 +170,17 @@ def _schedules(
     return real, recombined
 
 
+def _leave(signum, frame) -> None:
+    os._exit(0)  # a worker holds nothing to save: the main process keeps last.ckpt
+
+
 def _quiet_worker(worker_id: int) -> None:
-    """A loader worker leaves Ctrl-C and SIGTERM (sent to the whole process group) to the
-    main process, which stops the run in one line (each worker would print a traceback of
-    its own, or die under the main process); then Lightning's worker seeding."""
+    """A loader worker leaves Ctrl-C to the main process, which stops the run in one line
+    (each worker would print a traceback of its own), and leaves quietly on SIGTERM (sent to
+    the whole group, or by the main process's shutdown, which waits for it: ignoring it
+    hung the exit); then Lightning's worker seeding."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _leave)
     pl_worker_init_function(worker_id)
 
 

@@ -97,7 +97,7 @@ class TensorBoardViews(pl.Callback):
         if logger is None:
             return
         logger.experiment.add_custom_scalars(layout())
-        if self.config is not None:
+        if self.config is not None and trainer.is_global_zero:  # other ranks write nothing
             config = self.config
             if isinstance(config, DictConfig):
                 config = OmegaConf.to_container(config, resolve=True)
