@@ -41,7 +41,7 @@ class PlateReader:
     (``.text``, ``.display``, ``.confidence``), a list gives a list. ``device``: ``"cpu"``,
     ``"cuda"`` or None (CUDA when available). ``threads``, for ONNX models: how many CPU
     cores to use; a batch is split into that many parts read at once, each on one ONNX
-    Runtime thread (twice the plates per second of one batch on two intra-op threads).
+    Runtime thread (more plates a second than one batch on several intra-op threads).
     None leaves ONNX Runtime its defaults. PyTorch's threads are process-wide:
     ``torch.set_num_threads``. ``constrained`` (the default): the most probable valid
     Algerian plate, by a CTC beam search that the greedy reading skips when it is a valid

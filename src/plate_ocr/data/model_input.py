@@ -28,7 +28,7 @@ def resize_transform(height: int, width: int) -> A.Resize:
 
 def resize(image: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
     """``resize_transform`` applied directly: the same pixels (a test holds it to that)
-    without a pipeline's per-call cost, a quarter of a served plate's preprocessing."""
+    without a pipeline's per-call cost, which a served plate would pay on every read."""
     height, width = (int(side) for side in image_size)
     if image.shape[:2] == (height, width):
         return image

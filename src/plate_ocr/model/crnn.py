@@ -134,8 +134,8 @@ class CRNN(nn.Module):
         for c_out, convs, pool in zip(channels, convs_per_stage, _POOLS, strict=True):
             stages.append(_conv_stage(c_in, c_out, convs, pool))
             c_in = c_out
-        # Channels-last: the CPU's convolution and pooling kernels run about a quarter
-        # faster on it (benchmarks/train_speed.py), and GPUs prefer it too.
+        # Channels-last: the CPU's convolution and pooling kernels run faster on it
+        # (benchmarks/train_speed.py), and GPUs prefer it too.
         self.features = nn.Sequential(*stages).to(memory_format=torch.channels_last)
         feature_height = height // 16
         self.project = nn.Sequential(

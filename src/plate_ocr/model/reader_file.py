@@ -3,7 +3,7 @@
 What ships in the package (``plate_ocr.pretrained``) and what ``experiment=pretrained``
 writes. It has the keys of a Lightning checkpoint that loading needs (``net_config``,
 ``state_dict``), without optimizer state, so reading, export and ``init_from`` take it as
-they take a checkpoint, at a quarter of the size.
+they take a checkpoint, at a fraction of the size.
 """
 
 from __future__ import annotations

@@ -141,8 +141,8 @@ def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
 
 
 def ramp(start: float, stop: float, n: int) -> np.ndarray:
-    """``np.linspace(start, stop, n, dtype=np.float32)``, the same values at a quarter of
-    its cost: a plate draws a few short ramps, and linspace's checks cost more than they."""
+    """``np.linspace(start, stop, n, dtype=np.float32)``, the same values without its
+    checks: a plate draws a few short ramps, and linspace's checks cost more than they."""
     y = np.arange(n, dtype=np.float64)
     if n > 1:
         y *= (stop - start) / (n - 1)
