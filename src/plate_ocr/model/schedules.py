@@ -14,4 +14,5 @@ def one_cycle(optimizer: Optimizer, total_steps: int, pct_start: float = 0.15) -
     """Warm up then anneal: robust for CTC, which stalls on blanks when started too hot."""
     max_lr = [group["lr"] for group in optimizer.param_groups]
     scheduler = OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=pct_start)
-    return {"scheduler": scheduler, "interval": "step"}
+    # named into the train/ section of TensorBoard, beside the loss, not a chart of its own
+    return {"scheduler": scheduler, "interval": "step", "name": "train/lr"}

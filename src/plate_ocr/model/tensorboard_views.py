@@ -29,20 +29,23 @@ def run_settings(cfg: DictConfig | dict, datamodule, choices: dict) -> dict:
     real_share = getattr(getattr(datamodule, "schedule", None), "ratio", data.get("real_ratio"))
     recombined = getattr(getattr(datamodule, "recombined_schedule", None), "ratio", None)
     settings = {
-        "experiment": choices.get("experiment"),
-        "real crops": data.get("real_dir"),
         "real share": real_share,
         "recombined share": recombined if recombined is not None else data.get("recombined_ratio"),
-        "synthetic epochs first": data.get("synthetic_epochs"),
         "model": choices.get("model") or str(cfg["model"]["net"]["channels"]),
-        "input": "x".join(str(side) for side in data.get("image_size", ())),
         "start": cfg.get("init_from"),
+        "fold": data.get("real_fold") if data.get("real_dir") else None,
+        "seed": cfg.get("seed"),
         "learning rate": cfg["model"]["optimizer"].get("lr"),
         "epochs": trainer.get("max_epochs"),
         "epoch size": data.get("epoch_size"),
-        "seed": cfg.get("seed"),
-        "fold": data.get("real_fold") if data.get("real_dir") else None,
+        "synthetic epochs first": data.get("synthetic_epochs"),
+        "input": "x".join(str(side) for side in data.get("image_size", ())),
+        "experiment": choices.get("experiment"),
+        "real crops": data.get("real_dir"),
     }
+    # the tab sorts names and shows the first few: numbered, the ones that tell runs apart
+    # most often come first
+    settings = {f"{i:02d} {name}": value for i, (name, value) in enumerate(settings.items(), 1)}
     # the hparams tab takes numbers, words and switches; nothing set reads "-"
     return {
         k: v if isinstance(v, bool | int | float | str) else ("-" if v is None else str(v))
