@@ -38,6 +38,35 @@ def test_the_conv_head_sees_a_whole_plate_of_columns():
     assert reached.min() == 1 and reached.max() == 31
 
 
+def test_subcolumns_read_each_column_as_several_ctc_steps_and_start_from_one_step_weights(
+    tmp_path,
+):
+    """A network read one step per column (the shipped reader's kind) starts a split one
+    reading exactly as it did: each column's steps repeat its reading, which CTC merges."""
+    from plate_ocr.model.checkpoint import init_weights
+
+    torch.manual_seed(0)
+    kwargs = dict(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16, sequence="conv")
+    one = CRNN(**kwargs).eval()
+    path = tmp_path / "one.ckpt"
+    torch.save(
+        {
+            "net_config": one.config,
+            "state_dict": {f"net.{k}": v for k, v in one.state_dict().items()},
+        },
+        path,
+    )
+    split = CRNN(**kwargs, subcolumns=2)
+    images = torch.rand(3, 1, 32, 96)
+    assert split(images).shape == (3, 2 * 96 // 4, 11)
+    init_weights(split, path)
+    torch.testing.assert_close(
+        split.eval().log_probs(images), one.log_probs(images).repeat_interleave(2, dim=1)
+    )
+    with pytest.raises(UserError, match="subcolumns=0"):
+        CRNN(subcolumns=0)
+
+
 def test_unknown_sequence_heads_are_refused():
     with pytest.raises(UserError, match="model.net.sequence=transformer"):
         CRNN(sequence="transformer")

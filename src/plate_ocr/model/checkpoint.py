@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from plate_ocr.errors import UserError
-from plate_ocr.model.crnn import renamed_legacy_weights
+from plate_ocr.model.crnn import renamed_legacy_weights, split_classifier
 from plate_ocr.model.networks import build_network
 from plate_ocr.pretrained import PRETRAINED_FILE, resolve_model
 
@@ -141,7 +141,8 @@ def load_network(path: str | Path) -> nn.Module:
 def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool) -> list[str]:
     """``KEY SAVED (this run: NOW)`` for each setting in which a saved network differs from
     ``net``; ``any_width``: the input width may differ (it only sets how many columns the
-    sequence head reads, so weights carry over)."""
+    sequence head reads, so weights carry over), and a network read one step per column
+    may start one read in several (``split_classifier``)."""
     with torch.device("meta"):  # its settings only: no memory for a network never used
         saved = _build(config, path).config  # today's defaults, old options
     wanted = net.config
@@ -150,6 +151,8 @@ def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool
             {k: v for k, v in c.items() if k != "image_size"} | {"height": c["image_size"][0]}
             for c in (saved, wanted)
         )
+        if saved.get("subcolumns") == 1:
+            saved["subcolumns"] = wanted.get("subcolumns")
     return [
         f"{k} {saved[k]} (this run: {wanted.get(k)})" for k in saved if saved[k] != wanted.get(k)
     ]
@@ -165,6 +168,9 @@ def init_weights(net: nn.Module, path: str | Path) -> None:
             f"init_from={path}: the checkpoint's network differs in {', '.join(differ)}; "
             "pick the model size and data.image_size height and data.channels it was trained with"
         )
+    subcolumns = net.config.get("subcolumns", 1)
+    if subcolumns > 1 and config.get("subcolumns", 1) == 1:
+        state = split_classifier(state, subcolumns)
     _load_state(net, state, path)
 
 

@@ -80,6 +80,18 @@ def _sequence_head(kind: str, hidden: int, layers: int, dropout: float) -> tuple
     return layer, 2 * hidden
 
 
+def split_classifier(state: dict, subcolumns: int, prefix: str = "") -> dict:
+    """A one-step-per-column network's weights for ``subcolumns`` steps: its classifier
+    repeated, so that each column's steps read what the column did (CTC merges them)."""
+    out = dict(state)
+    for name in ("classifier.weight", "classifier.bias"):
+        if prefix + name in out:
+            out[prefix + name] = out[prefix + name].repeat(
+                subcolumns, *[1] * (out[prefix + name].dim() - 1)
+            )
+    return out
+
+
 def renamed_legacy_weights(state: dict, prefix: str = "") -> dict:
     """Checkpoints saved before the sequence head was an option call its weights
     ``rnn``: the same BiLSTM, now named ``sequence``. ``prefix``: the net's key prefix."""
@@ -98,6 +110,7 @@ class CRNN(nn.Module):
         dropout: float = 0.1,
         sequence: str = "bilstm",
         sequence_layers: int = 2,
+        subcolumns: int = 1,
     ):
         super().__init__()
         if sequence not in SEQUENCE_HEADS:
@@ -107,6 +120,8 @@ class CRNN(nn.Module):
             )
         if int(sequence_layers) < 1:
             raise UserError(f"model.net.sequence_layers={sequence_layers}: use 1 or more")
+        if int(subcolumns) < 1:
+            raise UserError(f"model.net.subcolumns={subcolumns}: use 1 or more")
         height, width = (int(v) for v in image_size)
         if height < 16 or height % 16 or width % 4:
             raise UserError(
@@ -129,6 +144,7 @@ class CRNN(nn.Module):
             "dropout": float(dropout),
             "sequence": sequence,
             "sequence_layers": int(sequence_layers),
+            "subcolumns": int(subcolumns),
         }
         stages, c_in = [], in_channels
         for c_out, convs, pool in zip(channels, convs_per_stage, _POOLS, strict=True):
@@ -142,7 +158,9 @@ class CRNN(nn.Module):
             nn.Linear(c_in * feature_height, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)
         )
         self.sequence, width = _sequence_head(sequence, hidden, int(sequence_layers), dropout)
-        self.classifier = nn.Linear(width, NUM_CLASSES)
+        # each column read as `subcolumns` CTC steps: room for a blank inside a narrow digit's
+        # column, where a run of equal digits would otherwise merge
+        self.classifier = nn.Linear(width, NUM_CLASSES * int(subcolumns))
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -153,7 +171,7 @@ class CRNN(nn.Module):
         return self.config["in_channels"]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) floats in [0, 1] -> (B, T, classes) logits, T = W / 4."""
+        """(B, C, H, W) floats in [0, 1] -> (B, T, classes) logits, T = W / 4 * subcolumns."""
         x = ((images - 0.5) / 0.5).contiguous(memory_format=torch.channels_last)
         x = self.features(x)  # (B, C', H/16, W/4)
         x = x.permute(0, 3, 1, 2).flatten(2)  # (B, T, C' * H/16)
@@ -164,8 +182,12 @@ class CRNN(nn.Module):
             # logits in float32 under bf16-mixed: CTC's gradient is the softmax less the
             # alignment's posterior, and bfloat16 logits (three significant digits) blur it
             with torch.autocast(x.device.type, enabled=False):
-                return self.classifier(x.float())
-        return self.classifier(x)
+                return self._split(self.classifier(x.float()))
+        return self._split(self.classifier(x))
+
+    def _split(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B, T, k * classes) -> (B, k T, classes): each column's k steps in order."""
+        return logits.reshape(logits.shape[0], -1, NUM_CLASSES)
 
     def log_probs(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, T, classes) log-probabilities: what CTC, decoding and the
