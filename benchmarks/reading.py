@@ -32,12 +32,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from accuracy import RESULTS, RUNS_FILE, _commit  # noqa: E402  (a sibling script)
 
 READINGS_FILE = "reading_runs.jsonl"
-OPTIONS = {  # name: PlateReader options
-    "greedy": {"constrained": False, "vote": False},
-    "constrained": {"constrained": True, "vote": False},
-    "greedy, vote": {"constrained": False, "vote": True},
-    "constrained, vote": {"constrained": True, "vote": True},
-}
+from plate_ocr.confidence import READING_OPTIONS as OPTIONS  # noqa: E402  (name: options)
 
 
 def _jsonl(path: Path) -> list[dict]:

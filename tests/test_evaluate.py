@@ -107,6 +107,12 @@ def test_report_on_tiny_model_and_folder(tmp_path, tiny_checkpoint, real_folder)
     assert wrong > 0  # a model one step old misreads: the error gallery must be there
     assert (tmp_path / "errors_real.png").stat().st_size > 0
     assert "errors_real.png" in markdown
+    # which readings to trust: by the raw confidence, as the tiny model has no calibrator
+    trust = real["trust"]
+    assert trust["confidence"] == "raw" and trust["risk_coverage"][-1][0] == 1.0
+    assert trust["risk_coverage"][-1][1] == pytest.approx(1 - real["seq_acc"], abs=1e-4)
+    assert "Which readings to trust" in markdown and "plate-ocr calibrate" in markdown
+    assert (tmp_path / "trust_real.svg").stat().st_size > 0
 
 
 def test_framing_vote_is_used_and_reported(tmp_path, tiny_checkpoint, real_folder):

@@ -29,7 +29,7 @@ from plate_ocr.model.codec import BLANK, greedy_decode
 from plate_ocr.model.crnn import CRNN
 from plate_ocr.model.networks import network_config
 from plate_ocr.plates import ALPHABET
-from plate_ocr.reader import ONNX_CONFIG_KEY, PlateReader
+from plate_ocr.reader import ONNX_CALIBRATION_KEY, ONNX_CONFIG_KEY, PlateReader
 
 OPSET = 17
 LOG_PROB_TOLERANCE = 1e-3  # reported, not enforced: the readings are what must agree
@@ -83,6 +83,11 @@ def deployment_metadata(net: CRNN) -> dict[str, str]:
     height, width = net.image_size
     return {
         ONNX_CONFIG_KEY: json.dumps(network_config(net)),
+        **(
+            {ONNX_CALIBRATION_KEY: json.dumps(net.calibration)}
+            if getattr(net, "calibration", None)
+            else {}
+        ),
         "plate_ocr.version": __version__,
         "plate_ocr.input": (
             f"images: float32 (batch, {net.in_channels}, {height}, {width}), "

@@ -8,7 +8,9 @@ in [0, 1], NCHW. Both engines give (B, T, classes) log-probabilities, decoded by
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from plate_ocr.confidence import CALIBRATION_KEY, Calibrator, option_name
 from plate_ocr.data.model_input import prepare
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
@@ -25,6 +28,7 @@ from plate_ocr.model.crnn import CRNN
 from plate_ocr.pretrained import PRETRAINED, resolve_model
 
 ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as JSON
+ONNX_CALIBRATION_KEY = f"plate_ocr.{CALIBRATION_KEY}"  # its confidence calibrators, as JSON
 # Framings a vote reads each crop in: as given, tighter and looser by this fraction of the
 # height at the top and bottom (half that of the width at the ends, where plates have less
 # margin). A reader is sensitive to framing (docs/results.md, reading options): the vote keeps
@@ -54,6 +58,13 @@ class PlateReader:
     different crops (docs/results.md: two trainings read more held-out plates than one),
     for the work of each. Its models must share one input size and colour mode. Their
     outputs are not averaged: CTC networks trained apart place digits in different columns.
+
+    A model trained by ``train.py`` with real validation crops (or calibrated by ``plate-ocr
+    calibrate``) gives each Reading a ``probability``: the chance that its text is right,
+    fitted on plates it never trained on for this reading option. ``max_error`` (e.g. 0.005)
+    then marks each Reading ``accepted`` or not: from the probability above which, on those
+    plates, the accepted readings are wrong that often or less; the rest are for a person.
+    An ensemble has no calibrator of its own, so no probability.
     """
 
     BATCH = 64  # crops per forward pass: past this, throughput on a CPU barely grows
@@ -66,7 +77,10 @@ class PlateReader:
         device: str | None = None,
         threads: int | None = None,
         vote: bool = False,
+        max_error: float | None = None,
     ):
+        if max_error is not None and not 0 < max_error < 1:
+            raise UserError(f"max_error={max_error}: give a share of readings, e.g. 0.005")
         self.constrained = constrained
         self.framings = VOTE_FRAMINGS if vote else VOTE_FRAMINGS[:1]
         self.device = _device(device)
@@ -87,6 +101,21 @@ class PlateReader:
         ((image_size, in_channels),) = inputs
         self.image_size: tuple[int, int] = image_size
         self.in_channels: int = in_channels
+        saved = self.networks[0].calibration if len(self.networks) == 1 else None
+        saved = (saved or {}).get(option_name(constrained, vote))
+        self.calibrator = Calibrator.from_dict(saved) if saved else None
+        self.max_error = max_error
+        self._threshold = math.inf
+        if max_error is not None:
+            if self.calibrator is None:
+                raise UserError(
+                    "max_error: this model has no calibrated confidence for "
+                    f"{option_name(constrained, vote)} reading"
+                    + (" (an ensemble has none)" if len(self.networks) > 1 else "")
+                    + "; calibrate it on real crops it never trained on with `plate-ocr "
+                    "calibrate MODEL REAL_DIR`"
+                )
+            self._threshold = self.calibrator.threshold(max_error)
         self._pool: ThreadPoolExecutor | None = None
         self._threads = 1  # parts of a batch read at once
         onnx_only = all(network.session is not None for network in self.networks)
@@ -157,11 +186,18 @@ class PlateReader:
                 decode(self.log_probs(batch, network), self.constrained)
                 for network in range(len(self.networks))
             ]
-        return (
+        readings = (
             votes[0]
             if len(votes) == 1
             else [majority(column) for column in zip(*votes, strict=True)]
         )
+        if self.calibrator is None:
+            return readings
+        accept = self.max_error is not None
+        return [
+            dataclasses.replace(r, probability=p, accepted=p >= self._threshold if accept else None)
+            for r, p in zip(readings, self.calibrator(readings).tolist(), strict=True)
+        ]
 
 
 class _Network:
@@ -180,6 +216,12 @@ class _Network:
         else:
             self.net = load_network(model).to(device)
             self.config = self.net.config
+        # {reading option: calibrator}, or None
+        self.calibration: dict | None = (
+            _onnx_calibration(Path(model), self.session)
+            if self.session is not None
+            else getattr(self.net, "calibration", None)
+        )
         self.engine = "onnxruntime" if self.session is not None else "pytorch"
 
     def __call__(self, batch: np.ndarray) -> torch.Tensor:
@@ -225,7 +267,8 @@ def majority(readings: Sequence[Reading]) -> Reading:
         count, total = support.get(reading.text, (0, 0.0))
         support[reading.text] = (count + 1, total + reading.confidence)
     text = max(support, key=support.__getitem__)
-    return Reading(text, support[text][1] / len(readings))
+    count, total = support[text]
+    return Reading(text, total / len(readings), count / len(readings))
 
 
 def _onnx_session(path: Path, device: str, threads: int | None):
@@ -250,6 +293,22 @@ def _onnx_session(path: Path, device: str, threads: int | None):
     if config is None:
         raise UserError(f"{path}: not a plate-ocr ONNX model (no {ONNX_CONFIG_KEY} metadata)")
     return session, _checked_onnx_config(path, session, config)
+
+
+def _onnx_calibration(path: Path, session) -> dict | None:
+    text = session.get_modelmeta().custom_metadata_map.get(ONNX_CALIBRATION_KEY)
+    if text is None:
+        return None
+    try:
+        saved = json.loads(text)
+        for calibrator in saved.values():
+            Calibrator.from_dict(calibrator)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise UserError(
+            f"{path}: its {ONNX_CALIBRATION_KEY} metadata is not a set of calibrators "
+            f"({error}); export the model again with `plate-ocr export`"
+        ) from None
+    return saved
 
 
 def _checked_onnx_config(path: Path, session, text: str) -> dict:

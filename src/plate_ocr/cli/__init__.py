@@ -21,6 +21,10 @@ VERBS = {
     "audit": ("plate_ocr.cli.audit", "rank the crops of a folder whose labels look wrong"),
     "preview": ("plate_ocr.cli.preview", "write a grid of augmented samples per source"),
     "predict": ("plate_ocr.cli.predict", "read plates from image files with a checkpoint or ONNX"),
+    "calibrate": (
+        "plate_ocr.cli.calibrate",
+        "fit a model's confidence on real crops it never trained on",
+    ),
     "export": ("plate_ocr.cli.export", "export a checkpoint to ONNX and check it"),
     "sweep-report": ("plate_ocr.cli.sweep_report", "summarise a Hydra multirun, best first"),
 }

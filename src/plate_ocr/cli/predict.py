@@ -3,9 +3,12 @@
 MODEL is a ``.ckpt``, ``.onnx`` or ``.pt`` reader file (told from images by its suffix), or
 ``pretrained``; without one the shipped pretrained reader reads. Prints one row per image:
 the file, the plate in its printed form (``123456 116 16``; raw digits when the reading is
-not a valid plate) and the reading's confidence; ``--ensemble MODEL`` reads with more models
-and keeps the majority. Images are read in batches; a file that cannot be read is reported
-on stderr and skipped, and the exit status is then 1 so scripts notice.
+not a valid plate) and the reading's confidence, then, where the model was calibrated (as
+train.py does on real validation crops), the chance that the reading is right; with
+``--max-error 0.005``, whether it is accepted at that error rate or is for a person to
+review. ``--ensemble MODEL`` reads with more models and keeps the majority. Images are read
+in batches; a file that cannot be read is reported on stderr and skipped, and the exit status
+is then 1 so scripts notice.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=("text", "csv", "json"),
         default="text",
-        help="text: file, plate, confidence, tab-separated; csv and json add the digits and "
-        "whether they make a valid plate (default: %(default)s)",
+        help="text: file, plate, confidence[, probability right][, accept or review], "
+        "tab-separated; csv and json add the digits and whether they make a valid plate "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--batch-size",
@@ -70,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one more model to read with (repeat for more): each crop gets the reading most "
         "models agree on, for the work of each; models of one input size",
     )
+    parser.add_argument(
+        "--max-error",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="mark each reading accept or review: accepted ones are wrong this share of the "
+        "time or less (e.g. 0.005), by the model's calibrated confidence",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
 
@@ -90,25 +102,41 @@ class _Printer:
 
     FIELDS = ("file", "plate", "confidence", "digits", "valid")
 
-    def __init__(self, fmt: str):
+    def __init__(self, fmt: str, calibrated: bool, review: bool):
         self.fmt, self.rows = fmt, 0
+        self.fields = (
+            self.FIELDS
+            + (("probability",) if calibrated else ())
+            + (("accepted",) if review else ())
+        )
         if fmt == "csv":
             self.csv = csv.writer(sys.stdout, lineterminator="\n")
-            self.csv.writerow(self.FIELDS)
+            self.csv.writerow(self.fields)
 
     def row(self, path: Path, reading: Reading) -> None:
         from plate_ocr.plates import is_valid_plate
 
         plate, confidence = reading.display, round(reading.confidence, 4)
         valid = is_valid_plate(reading.text)
+        values = [str(path), plate, confidence, reading.text, valid]
+        if "probability" in self.fields:
+            values.append(round(reading.probability, 4))
+        if "accepted" in self.fields:
+            values.append(reading.accepted)
         if self.fmt == "csv":
-            self.csv.writerow([path, plate, f"{confidence:.4f}", reading.text, str(valid).lower()])
+            self.csv.writerow(
+                [f"{v:.4f}" if isinstance(v, float) else str(v).lower() if isinstance(v, bool)
+                 else v for v in values]
+            )  # fmt: skip
         elif self.fmt == "json":
-            values = (str(path), plate, confidence, reading.text, valid)
-            item = json.dumps(dict(zip(self.FIELDS, values, strict=True)))
+            item = json.dumps(dict(zip(self.fields, values, strict=True)))
             print(("[" if not self.rows else ",") + "\n  " + item, end="")
         else:
-            print(f"{_one_field(str(path))}\t{plate or '-'}\t{confidence:.4f}")
+            extra = [f"{v:.4f}" for v in values[5:6] if isinstance(v, float)]
+            if "accepted" in self.fields:
+                extra.append("accept" if reading.accepted else "review")
+            fields = [_one_field(str(path)), plate or "-", f"{confidence:.4f}", *extra]
+            print("\t".join(fields))
         self.rows += 1
         sys.stdout.flush()
 
@@ -130,6 +158,8 @@ def _split_model(inputs: list[Path]) -> tuple[Path | str, list[Path]]:
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch-size {args.batch_size}: use 1 or more")
+    if args.max_error is not None and not 0 < args.max_error < 1:
+        raise UserError(f"--max-error {args.max_error}: give a share of readings, e.g. 0.005")
     from plate_ocr.data.images import load_images
     from plate_ocr.reader import PlateReader
 
@@ -139,8 +169,10 @@ def run(args: argparse.Namespace) -> int:
         constrained=args.constrained,
         device=args.device,
         vote=args.vote,
+        max_error=args.max_error,
     )
-    printer, skipped = _Printer(args.format), 0
+    printer = _Printer(args.format, reader.calibrator is not None, args.max_error is not None)
+    skipped = 0
     batch: list = []  # (path, image)
 
     def flush() -> None:

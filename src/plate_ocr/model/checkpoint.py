@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
 from plate_ocr.model.crnn import renamed_legacy_weights, split_classifier
 from plate_ocr.model.networks import build_network
@@ -75,9 +76,9 @@ def load_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
-def _network_state(path: str | Path) -> tuple[dict, dict]:
+def _network_state(path: str | Path, checkpoint: dict | None = None) -> tuple[dict, dict]:
     """(net_config, the CRNN's weights) of a checkpoint, refused if any weight is not finite."""
-    checkpoint = load_checkpoint(path)
+    checkpoint = checkpoint or load_checkpoint(path)
     prefix = "net."
     state = {
         k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
@@ -131,11 +132,46 @@ def _unpacked_size(path: Path) -> int:
 
 
 def load_network(path: str | Path) -> nn.Module:
-    """The network saved in a checkpoint or reader file, in eval mode on the CPU."""
-    config, state = _network_state(path)
+    """The network saved in a checkpoint or reader file, in eval mode on the CPU, with its
+    confidence calibrators as ``calibration`` ({reading option: Calibrator dict}, or None:
+    see ``plate_ocr.confidence``), which readers and exports carry along."""
+    checkpoint = load_checkpoint(path)
+    config, state = _network_state(path, checkpoint)
     net = _build(config, path, state)
     _load_state(net, state, path)
+    net.calibration = _calibration(checkpoint, path)
     return net.eval()
+
+
+def _calibration(checkpoint: dict, path: str | Path) -> dict | None:
+    from plate_ocr.confidence import CALIBRATION_KEY, Calibrator
+
+    saved = checkpoint.get(CALIBRATION_KEY)
+    if saved is None:
+        return None
+    try:
+        for calibrator in saved.values():
+            Calibrator.from_dict(calibrator)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise UserError(
+            f"{path}: its {CALIBRATION_KEY} is not a set of calibrators ({error}); calibrate it "
+            "again with `plate-ocr calibrate`"
+        ) from None
+    return dict(saved)
+
+
+def add_calibration(path: str | Path, calibration: dict, fitted_on: str | None = None) -> None:
+    """Store confidence calibrators in a checkpoint or reader file, whole or not at all; a
+    reader file's record also says what they were ``fitted_on``."""
+    from plate_ocr.confidence import CALIBRATION_KEY
+    from plate_ocr.model.reader_file import METADATA_KEY
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint[CALIBRATION_KEY] = calibration
+    if fitted_on and isinstance(checkpoint.get(METADATA_KEY), dict):
+        checkpoint[METADATA_KEY]["calibrated_on"] = fitted_on
+    with replacing(path) as temporary:
+        torch.save(checkpoint, temporary)
 
 
 def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool) -> list[str]:
