@@ -113,6 +113,8 @@ def table(records: list[dict]) -> str:
 def main() -> None:
     import torch
 
+    from plate_ocr.pretrained import resolve_model
+
     torch.set_num_threads(1)
     args = parse_arguments(__doc__.splitlines()[0])
     done = _jsonl(args.results / CONFIDENCE_FILE)
@@ -126,7 +128,8 @@ def main() -> None:
         runs = [r for r in _jsonl(args.results / RUNS_FILE) if r["tag"] in args.tag]
     new = []
     for run in runs:
-        model = args.model or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
+        model = resolve_model(args.model) if args.model else None
+        model = model or Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
         if (run["run_dir"], run["fold"]) in measured or not Path(model).is_file():
             continue
         crops = held_out(args.real_dir, run["fold"], None, fixes_trained_with(run))

@@ -3,8 +3,8 @@ measures of how well a confidence sorts right readings from wrong ones.
 
 A network's own path probability ranks readings but does not say how often they are right
 (a fine-tuned CTC reader is surer than it should be on crops unlike its training). A
-``Calibrator`` maps what a reading shows (its probability, whether it is a valid plate, how
-many framings or models agreed on it) to the chance it is right, by a logistic regression
+``Calibrator`` maps what a reading shows (its probability, and whether it is a valid plate)
+to the chance it is right, by a logistic regression
 fitted on readings of real plates the network never trained on: its run's validation fold.
 """
 
@@ -18,7 +18,9 @@ import numpy as np
 
 from plate_ocr.plates import is_valid_plate
 
-FEATURES = ("log-odds", "valid", "agreement")
+# how many framings agreed added nothing measurable beside a vote's probability, which sums
+# over them (docs/results.md, confidence)
+FEATURES = ("log-odds", "valid")
 # PlateReader's reading options, by the name a calibration is stored under: each reads with
 # its own confidence, so each has its own calibrator
 READING_OPTIONS = {
@@ -40,7 +42,7 @@ def features(readings: Sequence) -> np.ndarray:
     for reading in readings:
         p = min(max(reading.confidence, 1e-12), 1 - 1e-12)
         log_odds = max(-_CLIP, min(_CLIP, math.log(p) - math.log1p(-p)))
-        rows.append((log_odds, float(is_valid_plate(reading.text)), reading.agreement))
+        rows.append((log_odds, float(is_valid_plate(reading.text))))
     return np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES))
 
 
@@ -64,7 +66,7 @@ class Calibrator:
 
     @classmethod
     def fit(cls, readings: Sequence, right: Sequence[bool]) -> Calibrator:
-        """Maximum likelihood with a small ridge, by Newton's method (four parameters)."""
+        """Maximum likelihood with a small ridge, by Newton's method (three parameters)."""
         x = np.hstack([features(readings), np.ones((len(readings), 1))])
         y = np.asarray(right, dtype=np.float64)
         if not len(y):

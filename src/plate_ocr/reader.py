@@ -267,8 +267,7 @@ def majority(readings: Sequence[Reading]) -> Reading:
         count, total = support.get(reading.text, (0, 0.0))
         support[reading.text] = (count + 1, total + reading.confidence)
     text = max(support, key=support.__getitem__)
-    count, total = support[text]
-    return Reading(text, total / len(readings), count / len(readings))
+    return Reading(text, support[text][1] / len(readings))
 
 
 def _onnx_session(path: Path, device: str, threads: int | None):

@@ -21,15 +21,12 @@ _INDEX = {ch: i + 1 for i, ch in enumerate(ALPHABET)}
 
 @dataclass(frozen=True)
 class Reading:
-    """One decoded plate: its digits and the probability of that reading; ``agreement``:
-    the share of framings or models that read this text (1 for one reading);
-    ``probability``: the calibrated chance that the text is right, where the network has a
+    """One decoded plate: its digits and the probability of that reading; ``probability``: the calibrated chance that the text is right, where the network has a
     calibrator (``plate_ocr.confidence``), else None; ``accepted``: that chance is within
     the reader's ``max_error`` (None without one)."""
 
     text: str
     confidence: float
-    agreement: float = 1.0
     probability: float | None = None
     accepted: bool | None = None
 
