@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         )
     with replacing(args.out) as temporary:
         shutil.copyfile(model, temporary)
-        add_calibration(temporary, calibration, f"{args.real_dir} ({len(crops)} crops)")
+        add_calibration(
+            temporary, calibration, f"{args.real_dir.resolve().name}/ ({len(crops)} crops)"
+        )
     print(
         f"{args.out}: confidence calibrated on {len(crops)} crops of {args.real_dir} "
         f"({len(calibration)} of 4 reading options)"

@@ -21,9 +21,10 @@ _INDEX = {ch: i + 1 for i, ch in enumerate(ALPHABET)}
 
 @dataclass(frozen=True)
 class Reading:
-    """One decoded plate: its digits and the probability of that reading; ``probability``: the calibrated chance that the text is right, where the network has a
-    calibrator (``plate_ocr.confidence``), else None; ``accepted``: that chance is within
-    the reader's ``max_error`` (None without one)."""
+    """One decoded plate: its digits and the network's probability of that reading;
+    ``probability``: the calibrated chance that the text is right, where the network has a
+    calibrator (``plate_ocr.confidence``), else None; ``accepted``: the reading is sure
+    enough for the reader's ``max_error`` (None without one)."""
 
     text: str
     confidence: float
