@@ -62,9 +62,17 @@ CARD_ROWS = [
     ("the card's large network, from scratch", "`data.real_ratio=0.3 model=crnn_large`",
      "12 × 10,000", ["card-large"]),
 ]  # fmt: skip
+# which readings to trust: the runs of each tag in confidence_runs.jsonl (see confidence.py)
+TRUST_ROWS = [
+    ("**default**", "default-now"),
+    ("**the shipped reader** (no real crop)", "pretrained"),
+]
+TRUST_READINGS = ("constrained", "constrained, vote")
 READINGS = {"greedy": "greedy", "constrained": "constrained", "+ vote": "constrained, vote"}
 MARKERS = ("<!-- headline -->", "<!-- /headline -->")
 CARD_MARKERS = ("<!-- card -->", "<!-- /card -->")
+TRUST_MARKERS = ("<!-- trust -->", "<!-- /trust -->")
+PEERS_MARKERS = ("<!-- peers -->", "<!-- /peers -->")
 DOCUMENTS = (REPO / "README.md", REPO / "docs" / "results.md")
 
 
@@ -129,6 +137,59 @@ def markdown(table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def trust_markdown(results: Path) -> str:
+    """Per recipe and reading: the share of held-out plates accepted at ``max_error`` 0.005
+    and 0.01, and the error among them, calibrated on the other half of each fold's plates."""
+    path = results / "confidence_runs.jsonl"
+    records = _jsonl(path) if path.is_file() else []
+    header = ["recipe", "reading", "folds × seeds", "accepted at 0.5 %", "wrong among them",
+              "accepted at 1 %", "wrong among them"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for recipe, tag in TRUST_ROWS:
+        runs = [r for r in records if r["tag"] == tag]
+        if not runs:
+            continue
+        folds = len({r["fold"] for r in runs})
+        for reading in TRUST_READINGS:
+            cells = [recipe, reading, f"{folds} × {len(runs) // folds}"]
+            for level in ("0.005", "0.01"):
+                calibrated = [r["options"][reading]["calibrated"] for r in runs]
+                cells.append(_spread([c[f"accepted@{level}"] for c in calibrated]))
+                cells.append(_spread([c[f"error@{level}"] for c in calibrated]))
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+PEER_NAMES = {
+    "plate-ocr": "**plate-ocr's shipped reader** (no real crop)",
+    "rapidocr": "RapidOCR 3.10 (PP-OCRv6 small, recognition only)",
+    "tesseract": "Tesseract 5 (`--psm 7`, digits only)",
+}
+
+
+def peers_markdown(results: Path) -> str:
+    """The shipped reader beside general OCR engines, on the same held-out folds."""
+    header = ["reader", "plates read exactly", "ms a crop ²"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    shipped = [
+        r for r in _jsonl(results / READINGS_FILE) if r["tag"] == "pretrained" and "engine" not in r
+    ]
+    if shipped:
+        ms = statistics.median(r["ms_per_plate"]["constrained"] for r in shipped)
+        values = [r["seq_acc"]["constrained"] for r in shipped]
+        lines.append(
+            f"| **plate-ocr's shipped reader** (no real crop) | {_spread(values)} | {ms:.1f} |"
+        )
+    path = results / "peers_runs.jsonl"
+    peers = _jsonl(path) if path.is_file() else []
+    for engine, name in PEER_NAMES.items():
+        runs = [r for r in peers if r["engine"] == engine]
+        if runs:
+            ms = statistics.median(r["ms_per_crop"] for r in runs)
+            lines.append(f"| {name} | {_spread([r['seq_acc'] for r in runs])} | {ms:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_between_markers(path: Path, text: str, markers: tuple[str, str] = MARKERS) -> None:
     """Replace what lies between ``markers`` in ``path`` with ``text`` (atomically)."""
     from plate_ocr.atomic import write_text
@@ -185,11 +246,15 @@ def main() -> None:
     args = parser.parse_args()
     table = rows(args.results, args.labels)
     card = rows(args.results, args.labels, CARD_ROWS)
+    trust, peers = trust_markdown(args.results), peers_markdown(args.results)
     print(markdown(table) + "\nThe design card's commands:\n\n" + markdown(card))
+    print("Which readings to trust:\n\n" + trust + "\nHow it compares:\n\n" + peers)
     if args.write:
         for document in DOCUMENTS:
             write_between_markers(document, markdown(table))
             write_between_markers(document, markdown(card), CARD_MARKERS)
+            write_between_markers(document, trust, TRUST_MARKERS)
+            write_between_markers(document, peers, PEERS_MARKERS)
     plot(table, args.plot)
     print(f"(plot: {args.plot})")
 

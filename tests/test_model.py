@@ -9,7 +9,6 @@ import torch
 from plate_ocr.errors import UserError
 from plate_ocr.gallery import CAPTION_HEIGHT, annotated_grid
 from plate_ocr.model import CRNN, PlateRecognizer
-from plate_ocr.model.crnn import renamed_legacy_weights
 from plate_ocr.model.schedules import one_cycle
 
 
@@ -72,16 +71,6 @@ def test_unknown_sequence_heads_are_refused():
         CRNN(sequence="transformer")
     with pytest.raises(UserError, match="sequence_layers=0"):
         CRNN(sequence_layers=0)
-
-
-def test_weights_saved_under_the_old_rnn_name_still_load():
-    net = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
-    old = {k.replace("sequence.", "rnn.", 1): v for k, v in net.state_dict().items()}
-    assert any(k.startswith("rnn.") for k in old)
-    fresh = CRNN(image_size=(32, 96), channels=(8, 8, 8, 8), hidden=16)
-    fresh.load_state_dict(renamed_legacy_weights(old))
-    images = torch.rand(1, 1, 32, 96)
-    torch.testing.assert_close(fresh.eval()(images), net.eval()(images))
 
 
 def test_conv_stack_runs_channels_last_after_loading_and_reads_as_a_contiguous_one():

@@ -1,7 +1,7 @@
 """``plate-ocr export CKPT --onnx model.onnx``: the network as ONNX, checked before it is kept.
 
 The ONNX model takes ``images`` (B, C, H, W) floats in [0, 1], any batch size, and gives
-``log_probs`` (B, T, classes), so decoding stays in the shared codec. The CRNN config travels
+``log_probs`` (B, T, classes), so decoding stays in the shared codec. The network's config travels
 in the model's metadata: a reader knows the input size and colour mode from the file alone.
 After export both models read the same crops (synthetic plates, plus ``--check-dir``); the
 file is written only when every reading agrees.
@@ -26,8 +26,7 @@ from plate_ocr import __version__
 from plate_ocr.data.images import load_images
 from plate_ocr.errors import UserError
 from plate_ocr.model.codec import BLANK, greedy_decode
-from plate_ocr.model.crnn import CRNN
-from plate_ocr.model.networks import network_config
+from plate_ocr.model.networks import PlateNetwork, network_config
 from plate_ocr.plates import ALPHABET
 from plate_ocr.reader import ONNX_CALIBRATION_KEY, ONNX_CONFIG_KEY, PlateReader
 
@@ -36,7 +35,7 @@ LOG_PROB_TOLERANCE = 1e-3  # reported, not enforced: the readings are what must 
 
 
 class _LogProbs(torch.nn.Module):
-    def __init__(self, net: CRNN):
+    def __init__(self, net: PlateNetwork):
         super().__init__()
         self.net = net
 
@@ -44,7 +43,7 @@ class _LogProbs(torch.nn.Module):
         return self.net.log_probs(images)
 
 
-def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
+def export_onnx(net: PlateNetwork, path: str | Path, opset: int = OPSET) -> Path:
     """Write ``net`` as an ONNX model with a dynamic batch axis and its config as metadata."""
     path = Path(path)
     model = _LogProbs(net).eval().cpu()
@@ -52,7 +51,7 @@ def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
     example = torch.rand(1, net.in_channels, height, width)
     with warnings.catch_warnings():
         # The TorchScript exporter: no extra dependency (the dynamo one needs onnxscript).
-        # Its LSTM warning is about batch-sized initial states, which the CRNN does not pass.
+        # Its LSTM warning is about batch-sized initial states, which no network passes.
         for category in (DeprecationWarning, UserWarning, torch.jit.TracerWarning):
             warnings.simplefilter("ignore", category)
         try:
@@ -77,7 +76,7 @@ def export_onnx(net: CRNN, path: str | Path, opset: int = OPSET) -> Path:
     return path
 
 
-def deployment_metadata(net: CRNN) -> dict[str, str]:
+def deployment_metadata(net: PlateNetwork) -> dict[str, str]:
     """What a runtime needs to use the model with no plate-ocr code: the input it takes and
     how to decode its output. PlateReader reads ``ONNX_CONFIG_KEY``; the rest is for others."""
     height, width = net.image_size

@@ -18,16 +18,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from plate_ocr.confidence import CALIBRATION_KEY, Calibrator, option_name
 from plate_ocr.data.model_input import prepare
 from plate_ocr.errors import UserError
 from plate_ocr.model.checkpoint import load_network
 from plate_ocr.model.codec import Reading, decode
-from plate_ocr.model.crnn import CRNN
+from plate_ocr.model.networks import PlateNetwork
 from plate_ocr.pretrained import PRETRAINED, resolve_model
 
-ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the CRNN config, as JSON
+ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the network's config, as JSON
 ONNX_CALIBRATION_KEY = f"plate_ocr.{CALIBRATION_KEY}"  # its confidence calibrators, as JSON
 # Framings a vote reads each crop in: as given, tighter and looser by this fraction of the
 # height at the top and bottom (half that of the width at the ends, where plates have less
@@ -37,7 +38,7 @@ VOTE_FRAMINGS = (0.0, -0.06, 0.06)
 
 
 class PlateReader:
-    """Reads plates with a ``.ckpt`` (PyTorch), a ``.onnx`` (ONNX Runtime) or a ``CRNN``, or
+    """Reads plates with a ``.ckpt`` (PyTorch), a ``.onnx`` (ONNX Runtime) or a network, or
     with several of them at once (a list): an ensemble. No model, or ``"pretrained"``: the
     reader shipped in the package (synthetic plates only).
 
@@ -72,7 +73,7 @@ class PlateReader:
 
     def __init__(
         self,
-        model: str | Path | CRNN | Sequence[str | Path | CRNN] = PRETRAINED,
+        model: str | Path | PlateNetwork | Sequence[str | Path | PlateNetwork] = PRETRAINED,
         constrained: bool = True,
         device: str | None = None,
         threads: int | None = None,
@@ -204,12 +205,12 @@ class _Network:
     """One trained network behind one call, whatever runs it: (B, C, H, W) float32 ->
     (B, T, classes) log-probabilities on the CPU."""
 
-    def __init__(self, model: str | Path | CRNN | None, device: str, threads: int | None):
-        model = resolve_model(model) if not isinstance(model, CRNN) else model
-        self.net: CRNN | None = None
+    def __init__(self, model: str | Path | PlateNetwork | None, device: str, threads: int | None):
+        model = model if isinstance(model, nn.Module) else resolve_model(model)
+        self.net: PlateNetwork | None = None
         self.session = None
         self.device = device
-        if isinstance(model, CRNN):
+        if isinstance(model, nn.Module):
             self.net, self.config = model.eval().to(device), model.config
         elif Path(model).suffix.lower() == ".onnx":
             self.session, self.config = _onnx_session(Path(model), device, threads)

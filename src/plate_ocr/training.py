@@ -72,7 +72,9 @@ def train(cfg: DictConfig) -> float:
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     log.info(
-        "model: %s, %.2f M parameters", cfg.model.net.channels, model.net.num_parameters() / 1e6
+        "model: %s, %.2f M parameters",
+        type(model.net).__name__,
+        sum(p.numel() for p in model.net.parameters()) / 1e6,
     )
     loggers = _instantiate_all(cfg.get("logger"))
     choices = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}

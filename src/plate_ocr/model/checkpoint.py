@@ -16,7 +16,6 @@ from torch import nn
 
 from plate_ocr.atomic import replacing
 from plate_ocr.errors import UserError
-from plate_ocr.model.crnn import renamed_legacy_weights, split_classifier
 from plate_ocr.model.networks import build_network
 from plate_ocr.pretrained import PRETRAINED_FILE, resolve_model
 
@@ -72,12 +71,12 @@ def load_checkpoint(path: str | Path) -> dict:
         isinstance(v, torch.Tensor) for v in weights.values()
     ):
         raise UserError(f"{path}: its state_dict is not a set of weights (damaged or edited)")
-    checkpoint["state_dict"] = renamed_legacy_weights(checkpoint.get("state_dict", {}), "net.")
     return checkpoint
 
 
 def _network_state(path: str | Path, checkpoint: dict | None = None) -> tuple[dict, dict]:
-    """(net_config, the CRNN's weights) of a checkpoint, refused if any weight is not finite."""
+    """(net_config, the network's weights) of a checkpoint, refused if any weight is not
+    finite."""
     checkpoint = checkpoint or load_checkpoint(path)
     prefix = "net."
     state = {
@@ -177,8 +176,7 @@ def add_calibration(path: str | Path, calibration: dict, fitted_on: str | None =
 def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool) -> list[str]:
     """``KEY SAVED (this run: NOW)`` for each setting in which a saved network differs from
     ``net``; ``any_width``: the input width may differ (it only sets how many columns the
-    sequence head reads, so weights carry over), and a network read one step per column
-    may start one read in several (``split_classifier``)."""
+    sequence head reads, so weights carry over), nor those ``net.ADAPTABLE`` names."""
     with torch.device("meta"):  # its settings only: no memory for a network never used
         saved = _build(config, path).config  # today's defaults, old options
     wanted = net.config
@@ -187,8 +185,9 @@ def _differences(config: dict, net: nn.Module, path: str | Path, any_width: bool
             {k: v for k, v in c.items() if k != "image_size"} | {"height": c["image_size"][0]}
             for c in (saved, wanted)
         )
-        if saved.get("subcolumns") == 1:
-            saved["subcolumns"] = wanted.get("subcolumns")
+        for key in getattr(net, "ADAPTABLE", ()):
+            saved.pop(key, None)
+            wanted.pop(key, None)
     return [
         f"{k} {saved[k]} (this run: {wanted.get(k)})" for k in saved if saved[k] != wanted.get(k)
     ]
@@ -204,10 +203,8 @@ def init_weights(net: nn.Module, path: str | Path) -> None:
             f"init_from={path}: the checkpoint's network differs in {', '.join(differ)}; "
             "pick the model size and data.image_size height and data.channels it was trained with"
         )
-    subcolumns = net.config.get("subcolumns", 1)
-    if subcolumns > 1 and config.get("subcolumns", 1) == 1:
-        state = split_classifier(state, subcolumns)
-    _load_state(net, state, path)
+    adapted = getattr(net, "adapted_weights", None)
+    _load_state(net, adapted(state, config) if adapted else state, path)
 
 
 def check_resumable(path: str | Path, net: nn.Module) -> None:

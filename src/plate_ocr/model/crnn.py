@@ -80,26 +80,12 @@ def _sequence_head(kind: str, hidden: int, layers: int, dropout: float) -> tuple
     return layer, 2 * hidden
 
 
-def split_classifier(state: dict, subcolumns: int, prefix: str = "") -> dict:
-    """A one-step-per-column network's weights for ``subcolumns`` steps: its classifier
-    repeated, so that each column's steps read what the column did (CTC merges them)."""
-    out = dict(state)
-    for name in ("classifier.weight", "classifier.bias"):
-        if prefix + name in out:
-            out[prefix + name] = out[prefix + name].repeat(
-                subcolumns, *[1] * (out[prefix + name].dim() - 1)
-            )
-    return out
-
-
-def renamed_legacy_weights(state: dict, prefix: str = "") -> dict:
-    """Checkpoints saved before the sequence head was an option call its weights
-    ``rnn``: the same BiLSTM, now named ``sequence``. ``prefix``: the net's key prefix."""
-    old, new = prefix + "rnn.", prefix + "sequence."
-    return {(new + k[len(old) :] if k.startswith(old) else k): v for k, v in state.items()}
-
-
 class CRNN(nn.Module):
+    """A ``plate_ocr.model.networks.PlateNetwork``."""
+
+    # fine-tuning may start a network of several subcolumns from one of one (adapted_weights)
+    ADAPTABLE = ("subcolumns",)
+
     def __init__(
         self,
         image_size: tuple[int, int] = (64, 200),
@@ -193,6 +179,19 @@ class CRNN(nn.Module):
         """(B, C, H, W) -> (B, T, classes) log-probabilities: what CTC, decoding and the
         exported ONNX model all take."""
         return self(images).log_softmax(-1)
+
+    def adapted_weights(self, state: dict, saved_config: dict) -> dict:
+        """Weights saved with one step per column, for this network's ``subcolumns``: the
+        classifier repeated, so each column's steps read what the column did (CTC merges
+        them) and fine-tuning starts from the same readings."""
+        steps = self.config["subcolumns"]
+        if steps == saved_config.get("subcolumns", 1) or saved_config.get("subcolumns", 1) != 1:
+            return state
+        out = dict(state)
+        for name in ("classifier.weight", "classifier.bias"):
+            if name in out:
+                out[name] = out[name].repeat(steps, *[1] * (out[name].dim() - 1))
+        return out
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

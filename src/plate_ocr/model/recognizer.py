@@ -1,4 +1,4 @@
-"""PlateRecognizer: the training system around a CRNN (loss, decoding, metrics, logging).
+"""PlateRecognizer: the training system around a network (loss, decoding, metrics, logging).
 
 Batches are dicts: ``images`` (B, C, H, W) floats in [0, 1], ``labels`` (digit strings) and
 ``sources`` ("real" / "synthetic" per sample), so every metric is kept per source.
@@ -21,9 +21,8 @@ from torch import nn
 from plate_ocr.errors import UserError, require_bool
 from plate_ocr.gallery import annotated_grid
 from plate_ocr.model.codec import BLANK, decode, encode
-from plate_ocr.model.crnn import CRNN, renamed_legacy_weights
 from plate_ocr.model.metrics import PlateMetrics
-from plate_ocr.model.networks import network_config
+from plate_ocr.model.networks import PlateNetwork, network_config
 
 HEADLINE_SOURCES = ("real", "synthetic")  # first one present is the headline
 TOTAL_STEPS_KEY = "total_steps"  # the run length a checkpoint's schedule was built for
@@ -32,7 +31,7 @@ TOTAL_STEPS_KEY = "total_steps"  # the run length a checkpoint's schedule was bu
 class PlateRecognizer(pl.LightningModule):
     def __init__(
         self,
-        net: CRNN,
+        net: PlateNetwork,
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., dict] | None = None,
         constrained_decoding: bool = False,
@@ -150,7 +149,6 @@ class PlateRecognizer(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # Lightning calls this before loading the weights and before configure_optimizers,
         # which may stretch the schedule.
-        checkpoint["state_dict"] = renamed_legacy_weights(checkpoint["state_dict"], "net.")
         self._resumed = checkpoint
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -31,7 +31,7 @@ def run_settings(cfg: DictConfig | dict, datamodule, choices: dict) -> dict:
     settings = {
         "real share": real_share,
         "recombined share": recombined if recombined is not None else data.get("recombined_ratio"),
-        "model": choices.get("model") or str(cfg["model"]["net"]["channels"]),
+        "model": choices.get("model") or str(cfg["model"]["net"].get("_target_")),
         "start": cfg.get("init_from"),
         "fold": data.get("real_fold") if data.get("real_dir") else None,
         "seed": cfg.get("seed"),
