@@ -171,15 +171,6 @@ def peers_markdown(results: Path) -> str:
     """The shipped reader beside general OCR engines, on the same held-out folds."""
     header = ["reader", "plates read exactly", "ms a crop ²"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    shipped = [
-        r for r in _jsonl(results / READINGS_FILE) if r["tag"] == "pretrained" and "engine" not in r
-    ]
-    if shipped:
-        ms = statistics.median(r["ms_per_plate"]["constrained"] for r in shipped)
-        values = [r["seq_acc"]["constrained"] for r in shipped]
-        lines.append(
-            f"| **plate-ocr's shipped reader** (no real crop) | {_spread(values)} | {ms:.1f} |"
-        )
     path = results / "peers_runs.jsonl"
     peers = _jsonl(path) if path.is_file() else []
     for engine, name in PEER_NAMES.items():

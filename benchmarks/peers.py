@@ -22,8 +22,8 @@ the same folds are in ``reading_runs.jsonl`` (tag ``pretrained``).
 - **rapidocr**: RapidOCR 3.10, its default recogniser (PP-OCRv6 small, shipped in the wheel);
 - **tesseract**: Tesseract 5 as a single text line (``--psm 7``), digits whitelisted.
 
-EasyOCR is left out: it needs torchvision, whose build here replaces the project's torch
-with a CUDA one (docs/results.md).
+EasyOCR is left out: it downloads its recognition weights from GitHub at first use, which
+the development machines cannot reach (only package registries).
 """
 
 from __future__ import annotations

@@ -275,6 +275,54 @@ def test_the_documents_have_the_headline_markers():
         text = document.read_text()
         assert text.count("<!-- headline -->") == 1 and text.count("<!-- /headline -->") == 1
         assert text.count("<!-- card -->") == 1 and text.count("<!-- /card -->") == 1
+        assert text.count("<!-- trust -->") == 1 and text.count("<!-- /peers -->") == 1
+
+
+def test_trust_and_peers_blocks_come_from_the_records(tmp_path):
+    headline = _load("headline")
+    calibrated = {"accepted@0.005": 0.8, "error@0.005": 0.004, "accepted@0.01": 0.9,
+                  "error@0.01": 0.008}  # fmt: skip
+    options = {"constrained": {"calibrated": calibrated}, "constrained, vote": {
+        "calibrated": calibrated | {"accepted@0.005": 0.85}}}  # fmt: skip
+    records = {
+        "confidence_runs.jsonl": [{"tag": "pretrained", "fold": f, "options": options}
+                                  for f in (0, 1)],
+        "peers_runs.jsonl": [{"engine": e, "fold": f, "seq_acc": a, "ms_per_crop": 2.0}
+                             for e, a in (("plate-ocr", 0.9), ("rapidocr", 0.7)) for f in (0, 1)],
+    }  # fmt: skip
+    for name, lines in records.items():
+        (tmp_path / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    trust = headline.trust_markdown(tmp_path).splitlines()
+    assert len(trust) == 4  # header, rule, the shipped reader's two readings; no default runs
+    assert "| constrained | 2 × 1 | 0.800 ± 0.000 | 0.004 ± 0.000 | 0.900 ± 0.000 |" in trust[2]
+    assert "0.850 ± 0.000" in trust[3]
+    peers = headline.peers_markdown(tmp_path).splitlines()
+    assert "shipped reader" in peers[2] and "0.900 ± 0.000" in peers[2]
+    assert "RapidOCR" in peers[3] and "0.700 ± 0.000" in peers[3] and "Tesseract" not in peers[-1]
+
+
+def test_the_confidence_benchmark_never_scores_a_plate_with_a_calibrator_fitted_on_it(monkeypatch):
+    confidence = _load("confidence")
+    import plate_ocr.confidence as library
+    from plate_ocr.model.codec import Reading
+
+    labels = [f"07300111{i:02d}" for i in range(40)]
+    readings = [Reading(label if i % 4 else "0", 0.9) for i, label in enumerate(labels)]
+    fitted_on = []
+    real_fit = library.Calibrator.fit
+
+    def spy(readings_, right):
+        fitted_on.append({r.text for r in readings_})
+        return real_fit(readings_, right)
+
+    monkeypatch.setattr(library.Calibrator, "fit", staticmethod(spy))
+    probability, taken = confidence.split_half(readings, labels)
+    halves = [confidence._half(label) for label in labels]
+    assert set(halves) == {0, 1} and len(fitted_on) == 2
+    for side, texts in zip((0, 1), fitted_on, strict=True):
+        scored = {labels[i] for i, h in enumerate(halves) if h == side and i % 4}
+        assert not scored & texts  # the half it scores is not what it was fitted on
+    assert len(probability) == len(labels) and set(taken) == {0.005, 0.01}
 
 
 @pytest.mark.slow
