@@ -1,6 +1,7 @@
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -106,3 +107,25 @@ def test_the_shortcut_reads_what_the_search_reads():
 
 def _one_hot(path: tuple[int, ...]) -> torch.Tensor:
     return torch.nn.functional.one_hot(torch.tensor([path]), 11).float()
+
+
+def test_text_log_probabilities_match_torchs_ctc_for_texts_of_any_length_and_repeats():
+    """The numpy forward pass against torch's CTC loss: repeated digits, different lengths
+    in one batch, an empty text and one too long for its columns (-inf)."""
+    from plate_ocr.model.codec import numpy_text_log_probabilities, text_log_probabilities
+
+    torch.manual_seed(1)
+    texts = ["0730011107", "11", "", "12345611616", "7", "0" * 13]
+    log_probs = torch.randn(len(texts), 24, 11).log_softmax(-1)
+    ours = numpy_text_log_probabilities(log_probs, texts)
+    np.testing.assert_allclose(text_log_probabilities(log_probs, texts), ours, rtol=1e-5)
+    for b, text in enumerate(texts):
+        targets = torch.tensor([[int(ch) + 1 for ch in text]], dtype=torch.long)
+        expected = -torch.nn.functional.ctc_loss(
+            log_probs[b : b + 1].transpose(0, 1), targets.reshape(-1), torch.tensor([24]),
+            torch.tensor([len(text)]), reduction="none",
+        ).item()  # fmt: skip
+        if text == "0" * 13:  # 13 zeros need 25 columns with their blanks: no alignment
+            assert ours[b] == -math.inf
+        else:
+            assert ours[b] == pytest.approx(expected, rel=1e-5, abs=1e-5)

@@ -200,7 +200,7 @@ def compare(reference: PlateReader, candidate: PlateReader, crops: list[np.ndarr
     for start in range(0, len(crops), 64):
         batch = reference.preprocess(crops[start : start + 64])
         expected, actual = reference.log_probs(batch), candidate.log_probs(batch)
-        gap = max(gap, float((expected - actual).abs().max()))
+        gap = max(gap, float(np.abs(expected - actual).max()))
         pairs = zip(greedy_decode(expected), greedy_decode(actual), strict=True)
         mismatches += [
             (start + i, a.text, b.text) for i, (a, b) in enumerate(pairs) if a.text != b.text

@@ -14,19 +14,19 @@ import math
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from plate_ocr.confidence import CALIBRATION_KEY, Calibrator, option_name
 from plate_ocr.data.model_input import prepare
 from plate_ocr.errors import UserError
-from plate_ocr.model.checkpoint import load_network
 from plate_ocr.model.codec import Reading, decode
-from plate_ocr.model.networks import PlateNetwork
 from plate_ocr.pretrained import PRETRAINED, resolve_model
+
+if TYPE_CHECKING:  # an ONNX reader never imports torch: it starts in a fraction of the time
+    from plate_ocr.model.networks import PlateNetwork
 
 ONNX_CONFIG_KEY = "plate_ocr.net_config"  # ONNX metadata: the network's config, as JSON
 ONNX_CALIBRATION_KEY = f"plate_ocr.{CALIBRATION_KEY}"  # its confidence calibrators, as JSON
@@ -84,8 +84,11 @@ class PlateReader:
             raise UserError(f"max_error={max_error}: give a share of readings, e.g. 0.005")
         self.constrained = constrained
         self.framings = VOTE_FRAMINGS if vote else VOTE_FRAMINGS[:1]
-        self.device = _device(device)
         models = list(model) if isinstance(model, list | tuple) else [model]
+        onnx = all(
+            not _is_network(m) and Path(resolve_model(m)).suffix.lower() == ".onnx" for m in models
+        )
+        self.device = _device(device, onnx)
         if not models:
             raise UserError("no model to read with: pass a .ckpt, a .onnx or a list of them")
         self.networks = [_Network(m, self.device, threads) for m in models]
@@ -162,7 +165,7 @@ class PlateReader:
         """RGB uint8 crops of any size -> (B, C, H, W) float32 in [0, 1]."""
         return prepare(images, self.image_size, self.in_channels)
 
-    def log_probs(self, batch: np.ndarray, network: int = 0) -> torch.Tensor:
+    def log_probs(self, batch: np.ndarray, network: int = 0) -> np.ndarray:
         """(B, C, H, W) float32 -> (B, T, classes) log-probabilities on the CPU, of the
         ``network``-th model."""
         return self.networks[network](batch)
@@ -206,15 +209,17 @@ class _Network:
     (B, T, classes) log-probabilities on the CPU."""
 
     def __init__(self, model: str | Path | PlateNetwork | None, device: str, threads: int | None):
-        model = model if isinstance(model, nn.Module) else resolve_model(model)
+        model = model if _is_network(model) else resolve_model(model)
         self.net: PlateNetwork | None = None
         self.session = None
         self.device = device
-        if isinstance(model, nn.Module):
+        if _is_network(model):
             self.net, self.config = model.eval().to(device), model.config
         elif Path(model).suffix.lower() == ".onnx":
             self.session, self.config = _onnx_session(Path(model), device, threads)
         else:
+            from plate_ocr.model.checkpoint import load_network
+
             self.net = load_network(model).to(device)
             self.config = self.net.config
         # {reading option: calibrator}, or None
@@ -225,20 +230,43 @@ class _Network:
         )
         self.engine = "onnxruntime" if self.session is not None else "pytorch"
 
-    def __call__(self, batch: np.ndarray) -> torch.Tensor:
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
         if self.session is not None:
-            return torch.from_numpy(self.session.run(None, {"images": batch})[0])
+            return self.session.run(None, {"images": batch})[0]
+        import torch
+
         with torch.inference_mode():
-            return self.net.log_probs(torch.from_numpy(batch).to(self.device)).cpu()
+            return self.net.log_probs(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
 
 
-def _device(device: str | None) -> str:
-    """``cpu``, ``cuda`` or ``cuda:N``, checked; None: CUDA when there is one."""
+def _is_network(model) -> bool:
+    """A network object rather than a path or a name (checked without importing torch)."""
+    return callable(getattr(model, "log_probs", None))
+
+
+def _device(device: str | None, onnx: bool = False) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``, checked; None: CUDA when there is one. ``onnx``: only
+    ONNX models read, so ONNX Runtime, not torch, says whether there is one."""
+    if device is not None:
+        kind, _, index = str(device).partition(":")
+        if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
+            raise UserError(f"device {device!r}: use cpu, cuda or cuda:N")
+    if onnx:
+        import onnxruntime as ort
+
+        cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+        if device is None:
+            return "cuda" if cuda else "cpu"
+        if kind == "cuda" and not cuda:
+            raise UserError(
+                f"device {device!r}: this onnxruntime has no CUDA provider; use cpu, or install "
+                "onnxruntime-gpu"
+            )
+        return str(device)
+    import torch
+
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
-    kind, _, index = str(device).partition(":")
-    if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
-        raise UserError(f"device {device!r}: use cpu, cuda or cuda:N")
     if kind == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {device!r}: this machine has no CUDA GPU that torch sees; use cpu")
     if index and int(index) >= torch.cuda.device_count():

@@ -156,7 +156,7 @@ def _aligned_cells(network, images: Sequence[np.ndarray], labels: Sequence[str],
         progress.update(len(images[start : start + 64]))
         batch = list(images[start : start + 64])
         pixels = prepare(batch, network.image_size, network.in_channels)
-        log_probs = network.log_probs(pixels).numpy()
+        log_probs = np.asarray(network.log_probs(pixels))
         for image, label, row in zip(batch, labels[start : start + 64], log_probs, strict=True):
             scale = image.shape[1] / row.shape[0]  # pixels per column
             centres = (ctc_alignment(row, label) + 0.5) * scale

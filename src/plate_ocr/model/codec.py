@@ -2,20 +2,26 @@
 
 Class 0 is the CTC blank and class ``k + 1`` is ``ALPHABET[k]``. Labels keep their natural
 length (9-11); CTC needs no padding to a fixed length, and padding would teach the model
-digits that are not on the plate.
+digits that are not on the plate. Decoding takes (B, T, classes) log-probabilities as a numpy
+array or a torch tensor and runs in numpy: an ONNX reader never imports torch.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 from plate_ocr.plates import ALPHABET, MAX_LENGTH, display_form, is_valid_plate
 
 BLANK = 0
+_RESCALE = 8  # CTC forward steps between rescalings: far from float64's underflow
 _INDEX = {ch: i + 1 for i, ch in enumerate(ALPHABET)}
 
 
@@ -37,20 +43,28 @@ class Reading:
         return display_form(self.text) if is_valid_plate(self.text) else self.text
 
 
+def _array(log_probs) -> np.ndarray:
+    """(B, T, classes) float32 numpy, from a tensor on any device and dtype or an array."""
+    if hasattr(log_probs, "detach"):
+        return log_probs.detach().float().cpu().numpy()
+    return np.asarray(log_probs, dtype=np.float32)
+
+
 def encode(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Labels -> (concatenated targets, lengths), the form ``nn.CTCLoss`` takes."""
+    import torch  # training's: reading needs none
+
     targets = [_INDEX[ch] for label in labels for ch in label]
     lengths = [len(label) for label in labels]
     return torch.tensor(targets, dtype=torch.long), torch.tensor(lengths, dtype=torch.long)
 
 
-def greedy_decode(log_probs: torch.Tensor) -> list[Reading]:
+def greedy_decode(log_probs) -> list[Reading]:
     """Best path per plate: argmax per column, merge repeats, drop blanks.
 
     ``log_probs``: (B, T, classes). Confidence is the probability of that best path.
     """
-    # in numpy: torch's per-call cost was most of a served plate's decoding
-    array = log_probs.detach().float().cpu().numpy()
+    array = _array(log_probs)
     indices = array.argmax(axis=-1)  # (B, T)
     confidences = np.exp(array.max(axis=-1).sum(axis=1)).tolist()  # the argmax's values
     readings = []
@@ -64,7 +78,7 @@ def greedy_decode(log_probs: torch.Tensor) -> list[Reading]:
     return readings
 
 
-def constrained_decode(log_probs: torch.Tensor, beam_width: int = 16) -> list[Reading]:
+def constrained_decode(log_probs, beam_width: int = 16) -> list[Reading]:
     """The most probable *valid* Algerian plate per image, by CTC prefix beam search.
 
     Beams longer than a plate are pruned as they grow; at the end only valid plates
@@ -75,38 +89,82 @@ def constrained_decode(log_probs: torch.Tensor, beam_width: int = 16) -> list[Re
     probability (summed over all its alignments) is above one half, no other text can be
     as probable, so it is the answer the search looks for.
     """
-    log_probs = log_probs.detach().float().cpu()  # once: the steps below take it as it is
-    greedy = greedy_decode(log_probs)
-    sure = _sure_readings(log_probs, greedy)
-    array = log_probs.numpy()
+    array = _array(log_probs)
+    greedy = greedy_decode(array)
+    sure = _sure_readings(array, greedy)
     return [
         sure.get(i) or _prefix_beam_search(sample, beam_width) or fallback
         for i, (sample, fallback) in enumerate(zip(array, greedy, strict=True))
     ]
 
 
-def text_log_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
+def text_log_probabilities(log_probs, texts: list[str]) -> np.ndarray:
     """log P(text | image) for one text per image, summed over every CTC alignment (-inf
-    where no alignment fits the columns)."""
-    targets, lengths = encode(texts)
-    batch, columns, _ = log_probs.shape
-    nll = torch.nn.functional.ctc_loss(
-        log_probs.detach().float().cpu().transpose(0, 1),
-        targets,
-        torch.full((batch,), columns, dtype=torch.long),
-        lengths,
-        blank=BLANK,
-        reduction="none",
-    )
-    return -nll
+    where no alignment fits the columns). Torch's CTC where torch is loaded already (its
+    compiled loop is several times faster for one plate), else a numpy one."""
+    if "torch" in sys.modules and texts:
+        import torch
+
+        targets, lengths = encode(texts)
+        array = torch.from_numpy(_array(log_probs))
+        nll = torch.nn.functional.ctc_loss(
+            array.transpose(0, 1),
+            targets,
+            torch.full((len(texts),), array.shape[1], dtype=torch.long),
+            lengths,
+            blank=BLANK,
+            reduction="none",
+        )
+        return -nll.double().numpy()
+    return numpy_text_log_probabilities(log_probs, texts)
 
 
-def text_probabilities(log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
+def numpy_text_log_probabilities(log_probs, texts: list[str]) -> np.ndarray:
+    """``text_log_probabilities`` by a CTC forward pass in numpy, all images at once."""
+    array = _array(log_probs).astype(np.float64)
+    batch, columns, _ = array.shape
+    if not batch:
+        return np.zeros(0)
+    # each text between blanks: blank, d1, blank, d2, ..., blank; shorter ones padded with
+    # blanks, which only follow the text's own states, so they never feed back into them
+    states = 2 * max(len(text) for text in texts) + 1
+    extended = np.zeros((batch, states), dtype=np.int64)
+    for b, text in enumerate(texts):
+        extended[b, 1 : 2 * len(text) : 2] = [_INDEX[ch] for ch in text]
+    # a state may skip the blank before it unless it repeats the digit two states back
+    skip = np.zeros((batch, states), dtype=bool)
+    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
+    # in probabilities, rescaled to sum to one every few steps (their logs kept): far fewer
+    # operations than sums in logs, which matters at batch 1; float64 cannot underflow between
+    emit = np.take_along_axis(np.exp(array), extended[:, None, :].repeat(columns, 1), axis=2)
+    alpha = np.zeros((batch, states))
+    alpha[:, :2] = emit[:, 0, :2]
+    log_scale = np.zeros(batch)
+    skip = skip[:, 2:].astype(np.float64)
+    for t in range(1, columns):
+        new = alpha.copy()
+        new[:, 1:] += alpha[:, :-1]
+        new[:, 2:] += alpha[:, :-2] * skip
+        new *= emit[:, t]
+        alpha = new
+        if t % _RESCALE == 0 or t == columns - 1:
+            total = alpha.sum(axis=1)
+            total[total == 0] = 1.0  # no alignment left: it stays zero, -inf below
+            alpha /= total[:, None]
+            log_scale += np.log(total)
+    ends = np.array([2 * len(text) for text in texts])
+    rows = np.arange(batch)
+    end = alpha[rows, ends] + np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(end) + log_scale
+
+
+def text_probabilities(log_probs, texts: list[str]) -> np.ndarray:
     """P(text | image) for one non-empty text per image, summed over every CTC alignment."""
-    return torch.exp(text_log_probabilities(log_probs, texts))
+    return np.exp(text_log_probabilities(log_probs, texts))
 
 
-def _sure_readings(log_probs: torch.Tensor, greedy: list[Reading]) -> dict[int, Reading]:
+def _sure_readings(log_probs: np.ndarray, greedy: list[Reading]) -> dict[int, Reading]:
     """The greedy readings that are valid plates with probability above one half, by index."""
     valid = [i for i, reading in enumerate(greedy) if is_valid_plate(reading.text)]
     if not valid:
@@ -162,5 +220,5 @@ def _prefix_beam_search(log_probs: np.ndarray, beam_width: int) -> Reading | Non
     return Reading(text, math.exp(log_p))
 
 
-def decode(log_probs: torch.Tensor, constrained: bool = False) -> list[Reading]:
+def decode(log_probs, constrained: bool = False) -> list[Reading]:
     return constrained_decode(log_probs) if constrained else greedy_decode(log_probs)
