@@ -114,6 +114,7 @@ def test_an_extra_experiment_does_not_change_the_ratio_a_run_trains_at(ratio):
         assert cfg.data.synthetic_epochs == 0 and cfg.init_from is None
 
 
+@pytest.mark.slow  # a subprocess or every LPA crop: the full suite runs it
 def test_latency_benchmark_prints_a_row_per_engine_beside_the_previous_ones(run_script):
     command = ["benchmarks/latency.py", "--models", "pretrained,crnn_small",
                "--inputs", "32x128", "--seconds", "0.01"]  # fmt: skip
@@ -130,6 +131,7 @@ def test_latency_benchmark_prints_a_row_per_engine_beside_the_previous_ones(run_
     assert orders and any(line.startswith("| resize, then grey (before) |") for line in lines)
 
 
+@pytest.mark.slow  # a subprocess or every LPA crop: the full suite runs it
 def test_train_speed_benchmark_prints_a_row_per_model(run_script):
     command = ["benchmarks/train_speed.py",
                "--models", "crnn_small,crnn_small_bilstm",

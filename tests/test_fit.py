@@ -117,6 +117,7 @@ def test_bad_fit_input_is_one_line(tmp_path, capsys, args, message):
     assert not (tmp_path / "f.yaml").exists()
 
 
+@pytest.mark.slow  # a subprocess or every LPA crop: the full suite runs it
 def test_fit_of_the_lpa_crops(lpa_dir):
     fit = fit_factors(lpa_dir)
     wilayas = fit.values["wilaya_weights"]

@@ -66,6 +66,7 @@ def test_no_repeats_no_summary(tmp_path):
     assert "Mean ± std" not in render(tmp_path)
 
 
+@pytest.mark.slow  # a subprocess or every LPA crop: the full suite runs it
 def test_a_failed_job_leaves_the_summary_and_is_named(tmp_path):
     """A job that failed used to stop the multirun before its summary; now the sweep goes on,
     the summary lists the finished runs, names the failed one and why, and exits 1."""

@@ -374,6 +374,7 @@ def test_ddp_trains_on_two_cpu_processes(tmp_path):
     assert saved["global_step"] == 1  # 32 plates an epoch in batches of 16, split by 2 ranks
 
 
+@pytest.mark.slow  # a subprocess or every LPA crop: the full suite runs it
 def test_the_console_is_quiet_with_one_line_per_epoch(tmp_path):
     """No third-party tips, device lines, deprecation notices or tables a user cannot act on;
     one line per epoch with the numbers that matter, also in the run's log file."""
