@@ -20,7 +20,8 @@ import torch
 from conftest import REPO, one_line_exit_2
 
 from plate_ocr.cli import main
-from plate_ocr.data.folder import find_splits, read_rgb, scan_folder
+from plate_ocr.data.folder import find_splits, scan_folder
+from plate_ocr.data.images import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.reader import PlateReader, _as_rgb
 
@@ -563,7 +564,7 @@ def test_a_fifo_named_like_an_image_is_named_not_waited_on(tmp_path, tiny_checkp
     err = capsys.readouterr().err
     assert "pipe.jpg: not a regular file" in err
     with pytest.raises(UserError, match="not a regular file"):
-        from plate_ocr.data.folder import read_rgb
+        from plate_ocr.data.images import read_rgb
 
         read_rgb(folder / "pipe.jpg")
 
@@ -639,7 +640,7 @@ def test_labels_csv_names_only_files_inside_its_folder(tmp_path, write_crop, row
 
 def test_content_of_another_format_under_an_image_name_is_refused_undecoded(tmp_path):
     """A Radiance HDR named .png went past the header check, and OpenCV decoded it whole."""
-    from plate_ocr.data.folder import read_rgb
+    from plate_ocr.data.images import read_rgb
 
     hdr = tmp_path / "x.hdr"
     assert cv2.imwrite(str(hdr), np.ones((40, 120, 3), np.float32))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from plate_ocr.data.folder import read_rgb
+from plate_ocr.data.images import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.evaluation import REPORT_JSON, REPORT_MD, SourceScore, evaluate
 from plate_ocr.model.metrics import GAP, align, edit_counts

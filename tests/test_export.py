@@ -11,7 +11,7 @@ import torch
 import plate_ocr.cli.export
 import plate_ocr.export
 from plate_ocr.cli import main
-from plate_ocr.data.folder import read_rgb
+from plate_ocr.data.images import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.model import CRNN
 from plate_ocr.model.checkpoint import load_network

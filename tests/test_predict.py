@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from plate_ocr.cli import main
-from plate_ocr.data.folder import read_rgb
+from plate_ocr.data.images import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.model.codec import BLANK, Reading
 from plate_ocr.plates import ALPHABET, is_valid_plate

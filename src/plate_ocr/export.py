@@ -167,7 +167,8 @@ def synthetic_plates(n: int, image_size: tuple[int, int], seed: int = 0) -> list
 def labelled_crops(folder: str | Path) -> list[tuple[np.ndarray, str]]:
     """Every labelled crop of a real folder (all its splits; bad files skipped, up to the
     share ``skip_bad`` allows), for an accuracy check."""
-    from plate_ocr.data.folder import find_splits, read_rgb
+    from plate_ocr.data.folder import find_splits
+    from plate_ocr.data.images import read_rgb
 
     splits = find_splits(folder, skip_bad=True, config_key="--check-dir")
     return [(read_rgb(path), label) for samples in splits.values() for path, label in samples]

@@ -367,7 +367,7 @@ def _as_rgb(crop, order: str) -> np.ndarray:
     """A path, PIL image or array as (H, W, 3) uint8 RGB. A JPEG's EXIF orientation is applied
     either way, as OpenCV applies it to a path: one crop reads alike as a file or an image."""
     if isinstance(crop, str | Path):
-        from plate_ocr.data.folder import read_rgb
+        from plate_ocr.data.images import read_rgb
 
         return read_rgb(Path(crop))
     if (

@@ -25,7 +25,8 @@ import numpy as np
 from tqdm import tqdm
 
 from plate_ocr.atomic import replacing, write_text
-from plate_ocr.data.folder import SPLITS, read_rgb, scan_folder
+from plate_ocr.data.folder import SPLITS, scan_folder
+from plate_ocr.data.images import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.pretrained import PRETRAINED
 from plate_ocr.run_folder import output_folder

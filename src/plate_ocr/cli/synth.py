@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 
 from plate_ocr.atomic import write_text
-from plate_ocr.data.folder import MAX_CROP_SIDE
+from plate_ocr.data.images import MAX_CROP_SIDE
 from plate_ocr.errors import UserError
 from plate_ocr.synth.camera import render_sample
 from plate_ocr.synth.writer import SPLITS, claim_folder, surplus, write_sheet, write_split

@@ -12,7 +12,8 @@ from collections import Counter
 import cv2
 import numpy as np
 
-from plate_ocr.data.folder import SPLITS, Problem, Sample, read_rgb
+from plate_ocr.data.folder import SPLITS, Problem, Sample
+from plate_ocr.data.images import read_rgb
 from plate_ocr.errors import UserError
 from plate_ocr.plates import PLATE_LENGTHS, display_form, is_temporary
 

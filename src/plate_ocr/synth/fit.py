@@ -35,8 +35,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from plate_ocr.data.folder import find_splits, read_rgb
+from plate_ocr.data.folder import find_splits
 from plate_ocr.data.image_stats import measure
+from plate_ocr.data.images import read_rgb
 from plate_ocr.data.real_split import plate_key
 from plate_ocr.errors import UserError
 from plate_ocr.plates import WILAYAS, is_temporary
