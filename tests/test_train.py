@@ -96,6 +96,8 @@ def test_searches_run_and_report_rounded_draws(tmp_path, real_folder, option):
     assert len(table) == 1 and "val/seq_acc" in done.stdout
     swept = table[0].split("|")[2:4]  # the searched values, rounded for reading
     assert all(len(cell.strip()) <= 10 for cell in swept), table
+    console = done.stdout + done.stderr  # quiet: no database plugin list, no Optuna banner
+    assert "setup plugin alembic" not in console and "A new study created" not in console
 
 
 def test_a_new_output_folder_is_made_before_training(tmp_path):

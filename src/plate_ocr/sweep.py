@@ -332,6 +332,14 @@ def _plot_title(runs: list[dict[str, Any]], keys: list[str], repeats: list[str])
 class SweepSummary(Callback):
     """Prints the sweep table when a multirun ends."""
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Optuna sets its own logger to INFO when its sweeper starts, past Hydra's config:
+        # its banner of a new in-memory study is nothing a user acts on
+        if "optuna" in str(config.hydra.sweeper.get("_target_", "")):
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         if sweep_dir.is_dir():
