@@ -480,6 +480,7 @@ def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder)
     # the settings that tell runs apart, shares as resolved; not every config key
     assert b"01 real share" in hparams["_hparams_/experiment"]  # first in the tab's order
     assert "train/lr" in tags["scalars"]  # beside the loss, not a section of its own
+    assert "epoch" not in tags["scalars"]  # Lightning's, sorted first, above the accuracy
     assert b"callbacks" not in hparams["_hparams_/experiment"]
     # no NaN point at step 0 for any metric
     for tag in tags["scalars"]:
