@@ -162,6 +162,16 @@ def test_a_network_without_shipped_weights_trains_from_scratch_synthetic_first(t
     assert cfg.model.optimizer == scratch.model.optimizer
 
 
+def test_model_configs_describe_models_and_include_the_from_scratch_fragment():
+    """The model group holds models; the start of a network no shipped weights fit is one
+    fragment, which the larger models and experiment=from_scratch include, not copies."""
+    for path in (CONF / "model").glob("*.yaml"):
+        text = path.read_text()
+        assert "@package _global_" not in text and "init_from" not in text, path.name
+        assert ("/fragment/from_scratch@_global_" in text) == (path.stem != "crnn_small")
+    assert "/fragment/from_scratch" in (CONF / "experiment" / "from_scratch.yaml").read_text()
+
+
 def test_real_only_trains_on_real_crops_alone_from_random_weights(tmp_path, real_folder):
     """The baseline's claim: the default network and input, no synthetic plate, not even in
     the weights it starts from."""
