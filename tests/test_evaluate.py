@@ -23,7 +23,6 @@ def _compose(tmp_path: Path, *overrides: str):
             "eval",
             overrides=[
                 f"paths.output_dir={tmp_path}",
-                "data.num_workers=0",
                 "data.synthetic_test_size=16",  # a test may ask for more, or none
                 *overrides,
             ],
@@ -344,3 +343,14 @@ def test_seeds_of_one_fold_make_an_ensemble_but_a_flat_split_needs_one_seed(
     ]
     with pytest.raises(UserError, match="different real splits"):
         _trained_split(flats)  # the seed draws a flat folder's validation crops
+
+
+def test_the_evaluation_config_holds_no_training_key(tmp_path):
+    """evaluate.py composes what it reads: no share, budget, augmentation or input size,
+    which an evaluation would ignore (the input comes from the checkpoint)."""
+    data = _compose(tmp_path).data
+    training_only = ("real_ratio", "recombined_ratio", "synthetic_epochs", "epoch_size",
+                     "augmentation", "image_size", "channels", "num_workers",
+                     "synthetic_val_size", "real_ratio_schedule")  # fmt: skip
+    assert not set(training_only) & set(data)
+    assert data.real_split == "test" and data.synthetic_factors._target_.endswith("Factors")

@@ -95,7 +95,6 @@ EVALUATE_SCHEMA = {
         "data.real_fold",
         "data.real_folds",
         "data.batch_size",
-        "data.num_workers",
         "data.synthetic_test_size",
     )
 }

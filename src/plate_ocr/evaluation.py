@@ -138,15 +138,14 @@ def build_sources(
     real_split = settings.pop("real_split", "test")
     if real_split not in REAL_SPLITS:
         raise UserError(f"data.real_split={real_split}: use one of {', '.join(REAL_SPLITS)}")
-    # evaluation trains nothing: no ratio, no validation set, the checkpoint's input
+    # evaluation trains nothing: no share, no validation set, the checkpoint's input
     settings |= {
         "real_ratio": 0.0,
         "recombined_ratio": 0.0,
-        "synthetic_epochs": 0,
-        "real_ratio_schedule": None,
         "image_size": list(image_size),
         "channels": channels,
         "synthetic_val_size": 0,
+        "num_workers": 0,
     }
     sources = []
     split = hydra.utils.instantiate(settings).real_split
