@@ -183,16 +183,20 @@ def table(records: list[dict]) -> str:
 
 def classes_table(records: list[dict]) -> str:
     """Misreads by error class, summed over runs, per tag (and ratio, where runs differ in
-    it) for greedy and for both options: what a change aimed at one class is judged on."""
-    from plate_ocr.error_classes import CLASSES
+    it) for greedy and for both options: what a change aimed at one class is judged on.
+    Classed again from each recorded misread's strings, so older records use today's classes."""
+    from plate_ocr.error_classes import CLASSES, error_class
     from plate_ocr.markdown import table as markdown_table
 
     rows = []
-    for name in dict.fromkeys(_setting(r) for r in records if "errors" in r):
-        runs = [r for r in records if _setting(r) == name and "errors" in r]
+    for name in dict.fromkeys(_setting(r) for r in records if "misreads" in r):
+        runs = [r for r in records if _setting(r) == name and "misreads" in r]
         plates = sum(r["plates"] for r in runs)
         for option in ("greedy", "constrained, vote"):
-            counts = [sum(r["errors"][option].get(c, 0) for r in runs) for c in CLASSES]
+            kinds = [
+                error_class(m["label"], m["read"][option]) for r in runs for m in r["misreads"]
+            ]
+            counts = [kinds.count(c) for c in CLASSES]
             rows.append([name, option, len(runs), plates, sum(counts), *counts])
     header = ["runs of", "reading", "runs", "plates", "misreads", *CLASSES]
     return "\n".join(markdown_table(header, rows)) + "\n" if rows else ""

@@ -20,7 +20,9 @@ from plate_ocr.error_classes import crop_properties, error_class
         ("1234511616", "12394511616", "extra digit"),
         ("1234511616", "1234511656", "one substitution"),
         ("1234511616", "5234511656", "substitutions"),
-        ("1234511616", "12345", "other"),
+        ("1234511616", "12345", "garbled"),
+        ("0757210845", "077210846", "digit lost or added, and one wrong"),
+        ("071711043", "07170411043", "garbled"),  # two digits added
     ],
 )
 def test_misreads_are_classed_from_the_strings(label, reading, kind):

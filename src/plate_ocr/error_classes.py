@@ -16,7 +16,8 @@ CLASSES = (
     "extra digit",
     "one substitution",
     "substitutions",
-    "other",
+    "digit lost or added, and one wrong",  # two edits, one of them changing the length
+    "garbled",  # three edits or more: a crop read as something else
 )
 
 
@@ -46,7 +47,11 @@ def error_class(label: str, reading: str) -> str | None:
     if len(reading) == len(label):
         wrong = sum(a != b for a, b in zip(reading, label, strict=True))
         return "one substitution" if wrong == 1 else "substitutions"
-    return "other"
+    from plate_ocr.model.metrics import edit_counts
+
+    if edit_counts(label, reading)[0] == 2 and abs(len(reading) - len(label)) == 1:
+        return "digit lost or added, and one wrong"
+    return "garbled"
 
 
 def crop_properties(image: np.ndarray) -> dict[str, float]:
