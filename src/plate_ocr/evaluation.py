@@ -325,8 +325,13 @@ def _trust_plot(name: str, trust: dict, output_dir: Path) -> str:
     left.legend(fontsize=8)
     left.grid(alpha=0.3)
     probability, share, counts = zip(*trust["reliability"], strict=True)
-    right.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
-    right.scatter(probability, share, s=[8 + 60 * n / max(counts) for n in counts], label="bins")
+    right.plot([0, 1], [0, 1], color="grey", linestyle=":", label="right as often as said")
+    right.scatter(
+        probability,
+        share,
+        s=[8 + 60 * n / max(counts) for n in counts],
+        label="readings, by confidence (size: how many)",
+    )
     right.set_xlabel(f"{trust['confidence']} confidence")
     right.set_ylabel("share read right")
     right.legend(fontsize=8)
