@@ -491,6 +491,12 @@ def test_tensorboard_gets_scalars_predictions_and_hparams(tmp_path, real_folder)
     assert b"01 real share" in hparams["_hparams_/experiment"]  # first in the tab's order
     assert "train/lr" in tags["scalars"]  # beside the loss, not a section of its own
     assert "epoch" not in tags["scalars"]  # Lightning's, sorted first, above the accuracy
+    # real and synthetic accuracy in one Scalars chart: one tag, a run folder per source
+    from plate_ocr.model.tensorboard_views import BY_SOURCE, VALIDATION_TAG
+
+    for source in ("real", "synthetic"):
+        by_source = EventAccumulator(str(tmp_path / "tensorboard" / BY_SOURCE / source))
+        assert VALIDATION_TAG in by_source.Reload().Tags()["scalars"]
     assert b"callbacks" not in hparams["_hparams_/experiment"]
     # no NaN point at step 0 for any metric
     for tag in tags["scalars"]:

@@ -19,6 +19,8 @@ from torch.utils.tensorboard.summary import hparams
 from plate_ocr.gallery import annotated_grid
 
 SOURCES = ("real", "synthetic")
+BY_SOURCE = "by_source"  # run folders beside the run's own, one per source
+VALIDATION_TAG = "accuracy/validation plates read, by source"
 
 
 def run_settings(cfg: DictConfig | dict, datamodule, choices: dict) -> dict:
@@ -96,6 +98,7 @@ class TensorBoardViews(pl.Callback):
     ):
         self.config, self.samples, self.choices = config, samples, choices or {}
         self._shown: set[str] = set()  # sources whose first training batch is logged
+        self._by_source: dict = {}  # source -> a writer of its own run folder
 
     def _writer(self, trainer: pl.Trainer):
         for logger in trainer.loggers:
@@ -119,6 +122,30 @@ class TensorBoardViews(pl.Callback):
             writer = logger.experiment._get_file_writer()
             for summary in hparams(settings, metrics):
                 writer.add_summary(summary)
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        """Real and synthetic accuracy under one tag in a run folder per source: TensorBoard's
+        Scalars tab draws them in one chart, first (it sorts sections by name)."""
+        logger = self._writer(trainer)
+        if logger is None or trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        for source in SOURCES:
+            value = trainer.callback_metrics.get(f"val/{source}/seq_acc")
+            if value is None:
+                continue
+            if source not in self._by_source:
+                folder = f"{logger.log_dir}/{BY_SOURCE}/{source}"
+                self._by_source[source] = SummaryWriter(folder)
+            writer = self._by_source[source]
+            writer.add_scalar(VALIDATION_TAG, float(value), trainer.global_step)
+            writer.flush()
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
+        for writer in self._by_source.values():
+            writer.close()
+        self._by_source.clear()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         logger = self._writer(trainer)
