@@ -20,7 +20,7 @@ from plate_ocr.gallery import annotated_grid
 
 SOURCES = ("real", "synthetic")
 BY_SOURCE = "by_source"  # run folders beside the run's own, one per source
-VALIDATION_TAG = "accuracy/validation plates read, by source"
+VALIDATION_TAG = "accuracy/validation plates read"  # each source its own run: one chart
 
 
 def run_settings(cfg: DictConfig | dict, datamodule, choices: dict) -> dict:
