@@ -81,3 +81,34 @@ def test_experiment_pretrained_writes_a_reader_file_that_reads_and_fine_tunes(tm
     assert metadata["seed"] == cfg.seed and metadata["epochs"] == 1
     assert PlateReader.load(written).image_size == tuple(cfg.data.image_size)
     init_weights(load_network(written), written)  # what init_from=PATH does with it
+
+
+def test_its_onnx_twin_reads_as_it_does_and_carries_its_calibration(real_folder):
+    """``predict`` with no model reads with plate_reader.onnx: it must be the .pt exported,
+    regenerated with ``plate-ocr export --onnx src/plate_ocr/pretrained/plate_reader.onnx``
+    whenever the .pt changes."""
+    import numpy as np
+
+    from plate_ocr.data.images import read_rgb
+    from plate_ocr.pretrained import PRETRAINED_ONNX
+
+    crops = [read_rgb(p) for p in sorted((real_folder / "test").glob("*.jpg"))]
+    pt, onnx = PlateReader.load(device="cpu"), PlateReader.load(PRETRAINED_ONNX)
+    assert onnx.engine == "onnxruntime" and pt.calibrator == onnx.calibrator
+    batch = pt.preprocess(crops)
+    np.testing.assert_allclose(onnx.log_probs(batch), pt.log_probs(batch), atol=1e-3)
+    assert [r.text for r in onnx(crops)] == [r.text for r in pt(crops)]
+
+
+def test_predict_with_no_model_reads_with_the_onnx_twin_without_torch(real_folder):
+    import subprocess
+    import sys
+
+    crop = sorted((real_folder / "test").glob("*.jpg"))[0]
+    code = (
+        "import sys; from plate_ocr.cli import main; "
+        f"assert main(['predict', {str(crop)!r}]) == 0; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -13,6 +13,9 @@ from pathlib import Path
 
 PRETRAINED = "pretrained"  # the name that stands for the shipped reader
 PRETRAINED_FILE = Path(__file__).with_name("plate_reader.pt")
+# the same network exported (``plate-ocr export --onnx``): ``predict`` reads with it when no
+# model is named, without torch's import time; tests hold it to the .pt's readings
+PRETRAINED_ONNX = Path(__file__).with_name("plate_reader.onnx")
 
 
 def resolve_model(model: str | Path | None) -> str | Path:
