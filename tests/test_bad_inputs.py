@@ -532,6 +532,7 @@ def test_text_output_escapes_a_file_name_that_would_forge_a_row(
 # 8. What the README says must work, does
 
 
+@pytest.mark.slow  # an int8 quantisation and its check: the full suite runs it
 def test_an_int8_check_has_enough_plates_to_resolve_its_threshold(tmp_path, tiny_checkpoint):
     from plate_ocr import export as verb  # where the verb looks it up when it runs
 

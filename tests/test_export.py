@@ -146,6 +146,7 @@ def test_the_exported_model_keeps_three_channel_input(tmp_path):
     _assert_same_readings(reader.read([crop]), PlateReader(net, device="cpu").read([crop]))
 
 
+@pytest.mark.slow  # an int8 quantisation and its check: the full suite runs it
 def test_int8_export_reports_the_accuracy_change_and_reads(
     capsys, tmp_path, tiny_checkpoint, real_folder
 ):

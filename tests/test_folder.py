@@ -196,6 +196,7 @@ def test_folds_are_plate_disjoint_and_hold_out_every_crop_once(real_folder):
     _check_folds(real_folder, 3)
 
 
+@pytest.mark.slow  # every LPA crop: the full suite runs it
 def test_lpa_folds_are_plate_disjoint_and_balanced(lpa_dir):
     _check_folds(lpa_dir, 5)
     sizes = [len(RealSplit(str(lpa_dir), fold, 5).splits()["validation"]) for fold in range(5)]
