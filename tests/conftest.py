@@ -80,6 +80,14 @@ def train_py(run_script, tmp_path):
     return run
 
 
+def runs_without_torch(code: str) -> None:
+    """Run Python ``code`` in a fresh interpreter; it must succeed without importing torch
+    (its import alone takes seconds on a small machine)."""
+    check = "; import sys; assert 'torch' not in sys.modules, 'torch was imported'"
+    done = subprocess.run([sys.executable, "-c", code + check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def one_line_exit_2(run: subprocess.CompletedProcess, *words: str) -> None:
     """A user's mistake: exit status 2, no traceback, and the words that name it."""
     output = run.stdout + run.stderr

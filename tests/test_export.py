@@ -196,18 +196,14 @@ def test_a_reader_on_two_threads_reads_a_batch_in_parts_and_alike(tmp_path, tiny
 
 def test_an_onnx_reader_never_imports_torch(tmp_path, tiny_checkpoint, real_folder):
     """Serving from ONNX starts fast: torch's import alone takes seconds on a small machine."""
-    import subprocess
-    import sys
+    from conftest import runs_without_torch
 
     from plate_ocr.export import export_onnx
     from plate_ocr.model.checkpoint import load_network
 
     onnx = export_onnx(load_network(tiny_checkpoint), tmp_path / "m.onnx")
     crop = sorted((real_folder / "test").glob("*.jpg"))[0]
-    code = (
-        "import sys; from plate_ocr.reader import PlateReader; "
-        f"PlateReader({str(onnx)!r}, constrained=True, vote=True)({str(crop)!r}); "
-        "assert 'torch' not in sys.modules, 'torch was imported'"
+    runs_without_torch(
+        "from plate_ocr.reader import PlateReader; "
+        f"PlateReader({str(onnx)!r}, constrained=True, vote=True)({str(crop)!r})"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr

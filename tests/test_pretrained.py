@@ -101,14 +101,9 @@ def test_its_onnx_twin_reads_as_it_does_and_carries_its_calibration(real_folder)
 
 
 def test_predict_with_no_model_reads_with_the_onnx_twin_without_torch(real_folder):
-    import subprocess
-    import sys
+    from conftest import runs_without_torch
 
     crop = sorted((real_folder / "test").glob("*.jpg"))[0]
-    code = (
-        "import sys; from plate_ocr.cli import main; "
-        f"assert main(['predict', {str(crop)!r}]) == 0; "
-        "assert 'torch' not in sys.modules, 'torch was imported'"
+    runs_without_torch(
+        f"from plate_ocr.cli import main; assert main(['predict', {str(crop)!r}]) == 0"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
