@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     from plate_ocr.reader import PlateReader
 
     model, args.inputs = _split_model(args.inputs)
-    if model == PRETRAINED and not args.ensemble and args.device in (None, "cpu"):
+    if str(model) == PRETRAINED and not args.ensemble and args.device in (None, "cpu"):
         from plate_ocr.pretrained import PRETRAINED_ONNX
 
         model = PRETRAINED_ONNX  # the shipped reader as ONNX: no torch to import
